@@ -1,0 +1,24 @@
+# make run: install, download the corpus if data/raw has none, prepare features, train.
+# make test: install, run the test suite.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+DATA_DIR ?= data/raw
+
+.PHONY: run test clean
+
+$(VENV)/.installed: requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $@
+
+run: $(VENV)/.installed
+	$(PY) data_preparation.py --data-dir $(DATA_DIR) --download
+	@if [ -f model_training.py ]; then $(PY) model_training.py; fi
+
+test: $(VENV)/.installed
+	$(PY) -m pytest -q
+
+clean:
+	rm -rf data/processed data/cache results

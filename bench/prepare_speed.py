@@ -1,0 +1,81 @@
+"""Benchmark feature extraction speed on a RAVDESS folder (not a test: prints figures).
+
+Measures, in one run on the same files:
+  1. the whole `data_preparation.py` command (fresh process, all cores, output not reused);
+  2. the same command with --jobs 1: the same features in a plain sequential loop, start-up included;
+  3. the floor: librosa.load + one librosa.feature.mfcc per file, mean over time, spread over
+     the cores the same way as the command;
+  4. for reference, the features alone in a warm in-process loop (no start-up, no writing).
+
+    python bench/prepare_speed.py --data-dir ../ravdess/Audio_Speech_Actors_01-24
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import data_preparation as dp  # noqa: E402
+
+DATA_DIR = "../ravdess/Audio_Speech_Actors_01-24"
+FEATURES = dp.FEATURES
+
+
+def floor_features(path: Path, sample_rate: int = dp.SAMPLE_RATE, n_mfcc: int = dp.N_MFCC):
+    """The least any MFCC pipeline does: load, one MFCC pass, mean over time."""
+    import librosa
+
+    signal, sr = librosa.load(path, sr=sample_rate)
+    return librosa.feature.mfcc(y=signal, sr=sr, n_mfcc=n_mfcc).mean(axis=1)
+
+
+def timed(function) -> float:
+    start = time.perf_counter()
+    function()
+    return time.perf_counter() - start
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--data-dir", type=Path, default=Path(DATA_DIR))
+    p.add_argument("--features", choices=dp.FEATURE_SETS, default=FEATURES)
+    p.add_argument("--jobs", type=int, default=dp.JOBS)
+    args = p.parse_args(argv)
+    dp.setup_logging()
+    recordings, _ = dp.find_recordings(args.data_dir)
+    paths = [r.path for r in recordings]
+    config = dp.FeatureConfig(features=args.features)
+    print(f"{len(paths)} files under {args.data_dir}, features={args.features}, jobs={args.jobs}")
+
+    def prepare_command(jobs: int) -> float:
+        with tempfile.TemporaryDirectory() as out_dir:
+            command = [sys.executable, str(ROOT / "data_preparation.py"), "--data-dir", str(args.data_dir),
+                       "--out-dir", out_dir, "--features", args.features, "--jobs", str(jobs), "--force"]
+            return timed(lambda: subprocess.run(command, check=True, stderr=subprocess.DEVNULL))
+
+    sequential = prepare_command(1)  # joblib with one job is a plain loop in the same process
+    whole = prepare_command(args.jobs)
+    floor = timed(lambda: dp.map_with_progress(floor_features, paths, args.jobs, desc="floor"))
+    dp.file_features(paths[0], config)  # imports and JIT warm-up, as a long-running process has them
+    warm_loop = timed(lambda: [dp.try_file_features(path, config) for path in paths])
+
+    print(f"{'step':<48}{'seconds':>9}{'files/s':>9}")
+    for name, seconds in ((f"data_preparation.py --jobs {args.jobs}", whole),
+                          ("data_preparation.py --jobs 1 (sequential loop)", sequential),
+                          (f"floor: load + one MFCC, mean (jobs={args.jobs})", floor),
+                          ("features only, in-process loop, warm", warm_loop)):
+        print(f"{name:<48}{seconds:>9.1f}{len(paths) / seconds:>9.1f}")
+    print(f"command is {sequential / whole:.2f}x faster than the sequential loop (target >= 1.6x)")
+    print(f"command takes {whole / floor:.2f}x the floor's time (target <= 3x)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
