@@ -367,12 +367,15 @@ def map_with_progress(function, items: list, jobs: int = JOBS, desc: str = "feat
 def split_by_actor(recordings: list[Recording], val_fraction: float = VAL_FRACTION,
                    test_fraction: float = TEST_FRACTION,
                    rng: np.random.Generator | None = None) -> dict[int, str]:
-    """Actor -> train/val/test so that no actor is in two sets and each set has both sexes."""
+    """Actor -> train/val/test so that no actor is in two sets and each set has both sexes.
+
+    test_fraction 0 gives train/val only (cross-validation folds pick their test actors themselves).
+    """
     rng = rng or np.random.default_rng(SEED)
     assignment = {}
     for parity, sex in ((1, "male"), (0, "female")):
         actors = sorted({r.actor for r in recordings if r.actor % 2 == parity})
-        n_test = max(1, round(len(actors) * test_fraction))
+        n_test = max(1, round(len(actors) * test_fraction)) if test_fraction > 0 else 0
         n_val = max(1, round(len(actors) * val_fraction))
         if len(actors) < n_test + n_val + 1:
             raise UserError(f"an actor split needs at least {n_test + n_val + 1} {sex} actors, found "

@@ -54,3 +54,25 @@ def synthetic_corpus(tmp_path) -> Path:
             signal = speech_like(f0=100 + 15 * emotion + 5 * actor, seed=actor * 10 + emotion)
             write_wav(root / f"Actor_{actor:02d}" / ravdess_name(emotion, actor), signal)
     return root
+
+
+@pytest.fixture(scope="session")
+def prepared_mini(mini_dir, tmp_path_factory) -> Path:
+    """data_preparation.py run once on the mini subset (actor split: 4 train, 2 val, 2 test actors)."""
+    import data_preparation as dp
+
+    out = tmp_path_factory.mktemp("processed")
+    assert dp.main(["--data-dir", str(mini_dir), "--out-dir", str(out), "--jobs", "2"]) == 0
+    return out
+
+
+@pytest.fixture(scope="session")
+def trained_mini(prepared_mini, tmp_path_factory) -> Path:
+    """model_training.py run once on the prepared mini subset, few epochs, augmentation on."""
+    import model_training as mt
+
+    out = tmp_path_factory.mktemp("results")
+    cache = tmp_path_factory.mktemp("cache")
+    assert mt.main(["--data-dir", str(prepared_mini), "--out-dir", str(out), "--cache-dir", str(cache),
+                    "--epochs", "4", "--augment-copies", "1", "--jobs", "2"]) == 0
+    return out

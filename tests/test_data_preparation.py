@@ -334,9 +334,8 @@ def test_main_skips_bad_files_counts_them_and_reuses_its_output(synthetic_corpus
 
 
 # ------------------------------------------------------------------------------ end to end
-def test_end_to_end_on_the_real_mini_subset(mini_dir, tmp_path):
-    out = tmp_path / "processed"
-    assert dp.main(["--data-dir", str(mini_dir), "--out-dir", str(out), "--jobs", "2"]) == 0
+def test_end_to_end_on_the_real_mini_subset(prepared_mini):
+    out = prepared_mini
     meta = json.loads((out / "meta.json").read_text())
     arrays = {f"{k}_{s}": np.load(out / f"{k}_{s}.npy") for k in "Xy" for s in dp.SPLITS}
     with open(out / "manifest.csv") as f:

@@ -1,0 +1,241 @@
+"""model_training.py: model, scaler, augmentation, folds, bad inputs, and an end-to-end run."""
+
+import csv
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import data_preparation as dp
+import model_training as mt
+from conftest import ravdess_name, speech_like, write_wav
+
+mt.quiet_tensorflow()
+
+
+# ------------------------------------------------------------------------------ model
+def test_model_gives_a_distribution_over_the_8_emotions():
+    model = mt.build_model(20, 8, mt.ModelConfig(width=16, blocks=2))
+    probabilities = model.predict(np.random.default_rng(0).standard_normal((5, 20)).astype(np.float32), verbose=0)
+    assert probabilities.shape == (5, 8)
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1, rtol=1e-5)
+
+
+def test_residual_blocks_add_their_input_to_the_block_output():
+    import keras
+
+    model = mt.build_model(12, 8, mt.ModelConfig(width=16, blocks=3))
+    for block in range(3):
+        skip = model.get_layer(f"block{block}_skip")
+        assert isinstance(skip, keras.layers.Add)
+        block_input, branch = skip.input
+        probe = keras.Model(model.input, [block_input, branch, skip.output])
+        x = np.random.default_rng(block).standard_normal((4, 12)).astype(np.float32)
+        a, b, total = probe.predict(x, verbose=0)
+        np.testing.assert_allclose(total, a + b, rtol=1e-5, atol=1e-6)
+        assert np.abs(a).sum() > 0 and np.abs(b).sum() > 0  # both paths carry signal
+        dense1 = model.get_layer(f"block{block}_dense1")
+        assert dense1.input is block_input  # the skip starts where the block's first Dense does
+
+
+def test_training_with_the_same_seed_gives_the_same_model():
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((64, 10)).astype(np.float32), rng.integers(0, 8, 64)
+    config = mt.ModelConfig(width=16, blocks=1)
+    runs = [mt.train_network(X, y, X[:16], y[:16], config, 3, 16, 5, 2, seed=3, verbose=0)[0] for _ in range(2)]
+    other = mt.train_network(X, y, X[:16], y[:16], config, 3, 16, 5, 2, seed=4, verbose=0)[0]
+    predictions = [m.predict(X, verbose=0) for m in runs + [other]]
+    np.testing.assert_array_equal(predictions[0], predictions[1])
+    assert not np.allclose(predictions[0], predictions[2])
+
+
+def test_average_models_averages_the_members():
+    members = [mt.build_model(6, 8, mt.ModelConfig(width=8, blocks=1)) for _ in range(3)]
+    ensemble = mt.average_models(members)
+    x = np.random.default_rng(1).standard_normal((3, 6)).astype(np.float32)
+    expected = np.mean([m.predict(x, verbose=0) for m in members], axis=0)
+    np.testing.assert_allclose(ensemble.predict(x, verbose=0), expected, rtol=1e-5)
+
+
+# ------------------------------------------------------------------------------ scaler and data flow
+class FakeModel:
+    def predict(self, X, verbose=0):
+        return np.full((len(X), 8), 1 / 8, np.float32)
+
+
+def flow_args(**overrides):
+    args = mt.parse_args(["--epochs", "1"])
+    for key, value in overrides.items():
+        setattr(args, key, value)
+    return args
+
+
+def test_scaler_and_augmentation_use_training_rows_only(monkeypatch):
+    """Rows of X are tagged by split; augmented rows by the split of the row they came from."""
+    tag = {"train": 1.0, "val": 2.0, "test": 3.0}
+    split = mt.Split(np.arange(0, 6), np.arange(6, 9), np.arange(9, 12))
+    X = np.zeros((12, 4), np.float32)
+    for name in tag:
+        X[getattr(split, name)] = tag[name]
+    y = np.arange(12) % 8
+    owner = np.repeat(np.arange(12), 2)  # two augmented copies of every row, train or not
+    X_aug = X[owner] + 0.5
+    seen = {}
+
+    def fake_scaler(X_train):
+        seen["scaler"] = X_train.copy()
+        return np.zeros(4, np.float32), np.ones(4, np.float32)
+
+    def fake_train(X_train, y_train, X_val, y_val, *args, **kwargs):
+        seen["train"], seen["val"] = X_train.copy(), X_val.copy()
+        return FakeModel(), {"loss": [1.0]}
+
+    monkeypatch.setattr(mt, "fit_scaler", fake_scaler)
+    monkeypatch.setattr(mt, "train_network", fake_train)
+    rows = [{"actor": i, "gender": "male", "intensity": "normal"} for i in range(12)]
+    mt.train_and_evaluate(X, y, rows, split, X_aug, y[owner], owner, flow_args())
+    assert set(np.unique(seen["scaler"])) == {1.0} and len(seen["scaler"]) == 6
+    assert set(np.unique(seen["train"])) == {1.0, 1.5}  # originals and their copies, nothing else
+    assert len(seen["train"]) == 6 + 12
+    assert set(np.unique(seen["val"])) == {2.0}
+
+
+def test_scaler_standardises_training_rows():
+    X = np.random.default_rng(0).normal(5, 3, (200, 4)).astype(np.float32)
+    X[:, 3] = 7.0  # constant feature
+    mean, scale = mt.fit_scaler(X)
+    scaled = mt.apply_scaler(X, mean, scale)
+    np.testing.assert_allclose(scaled[:, :3].mean(axis=0), 0, atol=1e-5)
+    np.testing.assert_allclose(scaled[:, :3].std(axis=0), 1, atol=1e-4)
+    assert np.all(scaled[:, 3] == 0)
+
+
+# ------------------------------------------------------------------------------ augmentation
+def test_augmentation_is_deterministic_per_seed_and_changes_the_features(tmp_path):
+    path = write_wav(tmp_path / ravdess_name(3, 1), speech_like(seconds=2.0))
+    config, augment = dp.FeatureConfig(), mt.AugmentConfig(copies=2, probability=1.0)
+    first = mt.augmented_copies(path, config, augment, seed=1)
+    assert first.shape == (2, len(dp.feature_names(config)))
+    np.testing.assert_array_equal(first, mt.augmented_copies(path, config, augment, seed=1))
+    assert not np.allclose(first, mt.augmented_copies(path, config, augment, seed=2))
+    assert not np.allclose(first[0], dp.file_features(path, config))
+    assert not np.allclose(first[0], first[1])
+
+
+def test_augmented_features_are_cached_per_file_and_setting(tmp_path, monkeypatch):
+    path = write_wav(tmp_path / ravdess_name(3, 1), speech_like(seconds=1.0))
+    config, augment = dp.FeatureConfig(), mt.AugmentConfig(copies=1)
+    made = mt.cached_augmented_copies(path, config, augment, 1, tmp_path / "cache")
+    monkeypatch.setattr(mt, "augmented_copies", lambda *a: pytest.fail("recomputed a cached file"))
+    np.testing.assert_array_equal(made, mt.cached_augmented_copies(path, config, augment, 1, tmp_path / "cache"))
+    with pytest.raises(pytest.fail.Exception):  # another setting is another cache entry
+        mt.cached_augmented_copies(path, config, mt.AugmentConfig(copies=1, probability=1.0), 1, tmp_path / "cache")
+
+
+# ------------------------------------------------------------------------------ folds
+def test_actor_folds_follow_the_published_groups_and_never_share_actors():
+    rows = [{"actor": a, "path": ravdess_name(e, a)} for a in range(1, 25) for e in range(1, 9)]
+    splits = mt.actor_folds(rows, 6, 0.15, np.random.default_rng(0))
+    actors = np.array([r["actor"] for r in rows])
+    assert [sorted(set(actors[s.test])) for s in splits] == [list(range(i, i + 4)) for i in range(1, 25, 4)]
+    for s in splits:
+        train, val, test = (set(actors[part]) for part in (s.train, s.val, s.test))
+        assert not (train & val or train & test or val & test)
+        assert len(train | val | test) == 24
+        assert {a % 2 for a in val} == {0, 1}
+
+
+def test_too_many_folds_is_a_clear_error():
+    rows = [{"actor": a, "path": ravdess_name(1, a)} for a in range(1, 9)]
+    with pytest.raises(dp.UserError, match="--folds 9"):
+        mt.actor_folds(rows, 9, 0.15, np.random.default_rng(0))
+
+
+# ------------------------------------------------------------------------------ bad inputs
+def test_missing_data_folder_is_a_one_line_error(tmp_path, capsys):
+    assert mt.main(["--data-dir", str(tmp_path / "nothing"), "--out-dir", str(tmp_path / "r")]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: ") and "data_preparation.py" in err and "\n" not in err
+
+
+def test_missing_array_and_mismatched_shapes_are_one_line_errors(prepared_mini, tmp_path, capsys):
+    data = tmp_path / "processed"
+    shutil.copytree(prepared_mini, data)
+    (data / "y_val.npy").unlink()
+    assert mt.main(["--data-dir", str(data), "--out-dir", str(tmp_path / "r")]) == 1
+    assert "lacks y_val.npy" in capsys.readouterr().err
+    shutil.copy(prepared_mini / "y_val.npy", data / "y_val.npy")
+    X = np.load(data / "X_test.npy")
+    np.save(data / "X_test.npy", X[:, :-3])  # as if made with another feature config
+    assert mt.main(["--data-dir", str(data), "--out-dir", str(tmp_path / "r")]) == 1
+    err = capsys.readouterr().err.strip()
+    assert "X_test.npy has shape" in err and "\n" not in err
+    np.save(data / "X_test.npy", X[:-1])
+    assert mt.main(["--data-dir", str(data), "--out-dir", str(tmp_path / "r")]) == 1
+    assert "rows" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------------------ end to end
+def test_end_to_end_outputs_are_complete_consistent_and_reloadable(trained_mini, prepared_mini, tmp_path):
+    import keras
+    import matplotlib.image
+
+    expected = ["model.keras", "preprocessing.json", "metrics.json", "classification_report.txt",
+                "history.csv", "confusion_matrix.png", "training_curves.png"]
+    assert all((trained_mini / name).is_file() for name in expected)
+    for picture in ("confusion_matrix.png", "training_curves.png"):
+        image = matplotlib.image.imread(trained_mini / picture)
+        assert image.ndim == 3 and image.shape[0] > 200 and image.shape[1] > 400
+    metrics = json.loads((trained_mini / "metrics.json").read_text())
+    matrix = np.array(metrics["confusion_matrix"])
+    y_test = np.load(prepared_mini / "y_test.npy")
+    assert matrix.sum() == len(y_test) == metrics["test_size"]
+    assert metrics["accuracy"] == pytest.approx(np.trace(matrix) / matrix.sum())
+    recalls = np.diag(matrix) / np.maximum(matrix.sum(axis=1), 1)
+    assert metrics["balanced_accuracy"] == pytest.approx(recalls[matrix.sum(axis=1) > 0].mean())
+    assert [metrics["per_class"][name]["support"] for name in dp.LABELS] == matrix.sum(axis=1).tolist()
+    assert metrics["test_actors"] == json.loads((prepared_mini / "meta.json").read_text())["split"]["actors"]["test"]
+    assert set(metrics["accuracy_by_gender"]) == {"male", "female"}
+    assert metrics["augmented_size"] == metrics["train_size"]  # one copy of each training file
+    with open(trained_mini / "history.csv") as f:
+        history = list(csv.DictReader(f))
+    assert len(history) == metrics["epochs_run"] and {"loss", "val_loss", "accuracy", "val_accuracy"} <= set(history[0])
+
+    preprocessing = json.loads((trained_mini / "preprocessing.json").read_text())
+    assert preprocessing["labels"] == list(dp.LABELS)
+    assert dp.FeatureConfig.from_dict(preprocessing["feature_config"]) == dp.FeatureConfig()
+    model = keras.models.load_model(trained_mini / "model.keras")
+    X_test = mt.apply_scaler(np.load(prepared_mini / "X_test.npy"), np.array(preprocessing["scaler_mean"], np.float32),
+                             np.array(preprocessing["scaler_scale"], np.float32))
+    predicted = model.predict(X_test, verbose=0).argmax(axis=1)
+    from sklearn.metrics import confusion_matrix
+
+    np.testing.assert_array_equal(confusion_matrix(y_test, predicted, labels=range(8)), matrix)
+
+
+def test_second_run_reuses_cached_augmentation_and_reproduces_metrics(trained_mini, prepared_mini, tmp_path, caplog):
+    cache = next(trained_mini.parent.glob("cache*"))  # the trained_mini fixture's --cache-dir
+    out = tmp_path / "again"
+    with caplog.at_level("INFO", logger="ser"):
+        assert mt.main(["--data-dir", str(prepared_mini), "--out-dir", str(out), "--cache-dir", str(cache),
+                        "--epochs", "4", "--augment-copies", "1", "--jobs", "1"]) == 0
+    train_size = json.loads((trained_mini / "metrics.json").read_text())["train_size"]
+    assert f"{train_size} already in" in caplog.text
+    assert len(list((cache / "augment").glob("*.npy"))) == train_size  # only training files were augmented
+    first, second = (json.loads((d / "metrics.json").read_text()) for d in (trained_mini, out))
+    for key in ("accuracy", "balanced_accuracy", "macro_f1", "confusion_matrix"):
+        assert first[key] == second[key]
+
+
+def test_cross_validation_by_actor_on_the_mini_subset(prepared_mini, tmp_path, capsys):
+    assert mt.main(["--data-dir", str(prepared_mini), "--out-dir", str(tmp_path), "--folds", "4",
+                    "--epochs", "2", "--no-augment"]) == 0
+    summary = json.loads((tmp_path / "cv_metrics.json").read_text())
+    assert [fold["test_actors"] for fold in summary["folds"]] == [[1, 2], [3, 4], [5, 6], [7, 8]]
+    for key in ("accuracy", "balanced_accuracy", "macro_f1"):
+        values = [fold[key] for fold in summary["folds"]]
+        assert summary["mean"][key] == pytest.approx(np.mean(values))
+        assert summary["std"][key] == pytest.approx(np.std(values))
+    assert "mean ± std" in capsys.readouterr().out
