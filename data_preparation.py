@@ -77,6 +77,7 @@ MANIFEST_COLUMNS = ("path", "split", "actor", "gender", "emotion", "intensity", 
 RAVDESS_NAME = re.compile(r"^(\d\d)-(\d\d)-(\d\d)-(\d\d)-(\d\d)-(\d\d)-(\d\d)\.wav$", re.IGNORECASE)
 MIN_SILENT_PEAK = 1e-4  # -80 dBFS: a file whose loudest sample is quieter than this is silent
 FORMAT_VERSION = 1  # bump when the layout of meta.json / the arrays changes
+FEATURE_VERSION = 2  # bump when extract_features changes: old arrays, caches and models are then refused
 
 log = logging.getLogger("ser")
 
@@ -174,6 +175,7 @@ class FeatureConfig:
     """Everything that decides the feature vector; saved with the arrays and with the model."""
 
     features: str = FEATURES
+    version: int = FEATURE_VERSION
     sample_rate: int = SAMPLE_RATE
     n_mfcc: int = N_MFCC
     n_mels: int = N_MELS
@@ -191,9 +193,9 @@ class FeatureConfig:
     @classmethod
     def from_dict(cls, values: dict, source: str = "meta.json") -> "FeatureConfig":
         fields = {f.name for f in dataclasses.fields(cls)}
-        if set(values) != fields:
+        if set(values) != fields or values["version"] != FEATURE_VERSION:
             raise UserError(f"{source} was written with another feature config (fields "
-                            f"{sorted(set(values) ^ fields)} differ); rerun data_preparation.py")
+                            f"{sorted(set(values) ^ fields) or ['version']} differ); rerun data_preparation.py")
         return cls(**values)
 
 
@@ -257,16 +259,26 @@ def _full_feature_blocks(signal: np.ndarray, config: FeatureConfig) -> list[tupl
     delta = librosa.feature.delta(mfcc, width=width, mode="nearest")
     delta2 = librosa.feature.delta(mfcc, width=width, order=2, mode="nearest")
     magnitude = np.sqrt(power)
+    below_7k = int(7000 * n_fft / sr)
     spectral = np.vstack([
         np.log(librosa.feature.spectral_centroid(S=magnitude, sr=sr) + 1),
         np.log(librosa.feature.spectral_bandwidth(S=magnitude, sr=sr) + 1),
         np.log(librosa.feature.spectral_rolloff(S=magnitude, sr=sr) + 1),
-        np.log(librosa.feature.spectral_flatness(S=magnitude) + 1e-10),
-        librosa.feature.spectral_contrast(S=magnitude, sr=sr, fmin=100.0, n_bands=6),
+        # flatness and contrast below 7 kHz: the band near Nyquist holds only resampler and
+        # quantisation residue, which differ between copies of the same recording
+        np.log(librosa.feature.spectral_flatness(S=magnitude[:below_7k], amin=1e-5)),
+        librosa.feature.spectral_contrast(S=magnitude[:below_7k], sr=sr, fmin=200.0, n_bands=5,
+                                          freq=librosa.fft_frequencies(sr=sr, n_fft=n_fft)[:below_7k])[1:],
+        # (contrast band 0, below 200 Hz, is left out: its valley is the DC bins' residue)
         librosa.feature.zero_crossing_rate(signal, frame_length=n_fft, hop_length=hop)[:, :power.shape[1]],
     ])
     rms_db = 20 * np.log10(np.maximum(librosa.feature.rms(S=magnitude, frame_length=n_fft)[0], 1e-10))
     rms_db -= rms_db.max()  # relative to the loudest frame: independent of recording level
+    # Spectral statistics pool over the frames that carry sound, not the pauses between words,
+    # whose spectra are mostly the recording's noise and quantisation.
+    sound = rms_db > -config.speech_top_db
+    if sound.sum() < 3:
+        sound[:] = True
     f0 = librosa.yin(signal, fmin=config.f0_min, fmax=config.f0_max, sr=sr, frame_length=2 * n_fft,
                      hop_length=2 * hop)  # pitch every other frame: yin is the costliest step
     f0 = f0[:len(rms_db[::2])]
@@ -276,13 +288,14 @@ def _full_feature_blocks(signal: np.ndarray, config: FeatureConfig) -> list[tupl
                                         sr=sr, hop_length=hop)
     seconds = len(signal) / sr
     return (
-        _pooled("mfcc", mfcc, ("mean", "std", "p10", "p50", "p90", "slope"))
-        + _pooled("mfcc_delta", delta, ("std",))
-        + _pooled("mfcc_delta_abs", np.abs(delta), ("mean",))
-        + _pooled("mfcc_delta2", delta2, ("std",))
-        + _pooled("logmel", mel_db, ("mean", "std"))
-        + _pooled("spectral", spectral, ("mean", "std"))
-        + _pooled("energy_db", rms_db, ("mean", "std", "p10", "p50"))
+        _pooled("mfcc", mfcc[:, sound], ("mean", "std", "p10", "p50", "p90", "slope"))
+        + _pooled("mfcc_delta", delta[:, sound], ("std",))
+        + _pooled("mfcc_delta_abs", np.abs(delta[:, sound]), ("mean",))
+        + _pooled("mfcc_delta2", delta2[:, sound], ("std",))
+        + _pooled("logmel", mel_db[:, sound], ("mean", "std"))
+        + _pooled("spectral", spectral[:, sound], ("mean", "std"))
+        + _pooled("energy_db", rms_db[sound], ("mean", "std", "p10", "p50"))
+        + [("sound_fraction", np.array([sound.mean()]))]
         + _pooled("pitch_st", semitones, ("mean", "std", "p10", "p50", "p90", "slope"))
         + _pooled("pitch_delta_st", np.abs(np.diff(semitones)), ("mean",))
         + [("voiced_fraction", np.array([voiced.mean()])),
@@ -652,7 +665,8 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 def feature_config_from_args(args: argparse.Namespace) -> FeatureConfig:
-    return FeatureConfig(**{f.name: getattr(args, f.name) for f in dataclasses.fields(FeatureConfig)})
+    return FeatureConfig(**{f.name: getattr(args, f.name) for f in dataclasses.fields(FeatureConfig)
+                            if f.name != "version"})
 
 
 def run(args: argparse.Namespace) -> None:

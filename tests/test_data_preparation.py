@@ -144,6 +144,8 @@ def test_feature_config_from_another_version_is_rejected():
     with pytest.raises(dp.UserError, match="another feature config"):
         dp.FeatureConfig.from_dict(values)
     assert dp.FeatureConfig.from_dict(CONFIG.to_dict()) == CONFIG
+    with pytest.raises(dp.UserError, match="version"):  # made by older feature code
+        dp.FeatureConfig.from_dict(CONFIG.to_dict() | {"version": dp.FEATURE_VERSION - 1})
 
 
 # ------------------------------------------------------------------------------ splits

@@ -1,0 +1,129 @@
+"""predict.py on a model trained on the mini subset: output formats, robustness, bad input."""
+
+import json
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+import data_preparation as dp
+import predict
+from conftest import ROOT, speech_like, write_wav
+
+
+def run(*argv, model_dir):
+    """predict.py in a fresh process, as a user runs it: (exit code, stdout, stderr)."""
+    done = subprocess.run([sys.executable, str(ROOT / "predict.py"), *map(str, argv), "--model-dir", str(model_dir)],
+                          capture_output=True, text=True, cwd=ROOT, timeout=300)
+    return done.returncode, done.stdout, done.stderr
+
+
+@pytest.fixture(scope="module")
+def clips(mini_dir, tmp_path_factory):
+    """A test-actor file as given, as stereo and at 16 kHz; 20 s made by joining clips; bad files."""
+    folder = tmp_path_factory.mktemp("clips")
+    original = next((mini_dir / "Actor_08").glob("03-01-05-02-*.wav"))  # angry, strong
+    signal, sr = sf.read(original, dtype="float32")
+    paths = {"original": folder / original.name}
+    shutil.copy(original, paths["original"])
+    paths["stereo"] = write_wav(folder / "stereo" / original.name, np.stack([signal, signal], axis=1), sr)
+    paths["16k"] = write_wav(folder / "16k" / original.name, dp.load_audio(original, 16000), 16000)
+    joined = np.concatenate([dp.load_audio(p, 16000) for p in sorted((mini_dir / "Actor_07").glob("*.wav"))[:6]])
+    paths["long"] = write_wav(folder / "long.flac", np.concatenate([joined, np.zeros(3 * 16000, np.float32)])[:20 * 16000], 16000)
+    paths["silent"] = write_wav(folder / "bad" / "silent.wav", np.zeros(16000, np.float32), 16000)
+    paths["corrupt"] = folder / "bad" / "corrupt.wav"
+    paths["corrupt"].write_bytes(b"not audio at all" * 10)
+    paths["good_neighbour"] = write_wav(folder / "bad" / "speech.wav", speech_like(), 48000)
+    return paths
+
+
+def test_table_names_file_emotion_confidence_runner_up_and_truth(trained_mini, clips):
+    code, out, err = run(clips["original"], model_dir=trained_mini)
+    assert code == 0, err
+    line = out.strip()
+    assert line.startswith(str(clips["original"])) and "runner-up" in line and "true angry" in line
+    assert "accuracy on 1 files with RAVDESS names" in err
+    assert "oneDNN" not in err and "tensorflow" not in err.lower()
+
+
+def test_json_probabilities_sum_to_one_and_copies_agree(trained_mini, clips):
+    code, out, err = run(clips["original"], clips["stereo"], clips["16k"], "--json", model_dir=trained_mini)
+    assert code == 0, err
+    results = json.loads(out)  # stdout holds only the JSON
+    assert [r["file"] for r in results] == [str(clips[k]) for k in ("original", "stereo", "16k")]
+    for r in results:
+        assert set(r["probabilities"]) == set(dp.LABELS)
+        assert sum(r["probabilities"].values()) == pytest.approx(1, abs=1e-5)
+        assert r["confidence"] == pytest.approx(max(r["probabilities"].values()))
+        assert r["emotion"] == max(r["probabilities"], key=r["probabilities"].get)
+        assert r["true_emotion"] == "angry"
+    reference = np.array(list(results[0]["probabilities"].values()))
+    for other in results[1:]:
+        assert np.abs(np.array(list(other["probabilities"].values())) - reference).max() < 0.05
+
+
+def test_segments_of_a_long_recording(trained_mini, clips):
+    code, out, err = run(clips["long"], "--segment", "4", "--json", model_dir=trained_mini)
+    assert code == 0, err
+    [result] = json.loads(out)
+    segments = result["segments"]
+    starts = [s["start"] for s in segments]
+    assert starts == sorted(starts) and len(set(starts)) == len(starts) and len(segments) >= 8
+    assert segments[-1]["end"] == pytest.approx(20.0, abs=0.01)
+    assert all(s["end"] - s["start"] == pytest.approx(4.0, abs=0.01) for s in segments)
+    assert segments[-1]["silent"] and "emotion" not in segments[-1]  # the trailing 3 s of zeros
+    speech = [s for s in segments if not s["silent"]]
+    assert speech and all(s["emotion"] in dp.LABELS for s in speech)
+    assert sum(result["probabilities"].values()) == pytest.approx(1, abs=1e-5)
+    code, out, _ = run(clips["long"], "--segment", "4", model_dir=trained_mini)
+    assert code == 0 and "silence" in out and out.count(" s  ") == len(segments)
+
+
+def test_bad_files_are_named_and_the_rest_still_predicted(trained_mini, clips):
+    code, out, err = run(clips["silent"].parent, model_dir=trained_mini)
+    assert code == 1
+    assert f"{clips['silent']}: silent" in err and f"{clips['corrupt']}: unreadable" in err
+    assert "Traceback" not in err
+    assert str(clips["good_neighbour"]) in out and str(clips["silent"]) not in out
+
+
+def test_missing_or_incomplete_model_folder_exits_2(trained_mini, clips, tmp_path):
+    code, _, err = run(clips["original"], model_dir=tmp_path / "nowhere")
+    assert code == 2 and "does not exist" in err and "model_training.py" in err and err.count("\n") == 1
+    incomplete = tmp_path / "incomplete"
+    shutil.copytree(trained_mini, incomplete)
+    (incomplete / "preprocessing.json").unlink()
+    code, _, err = run(clips["original"], model_dir=incomplete)
+    assert code == 2 and "lacks preprocessing.json" in err
+
+
+def test_model_folder_from_another_version_exits_2(trained_mini, tmp_path):
+    folder = tmp_path / "old"
+    shutil.copytree(trained_mini, folder)
+    record = json.loads((folder / "preprocessing.json").read_text())
+    with pytest.raises(predict.ModelDirError, match="version"):
+        (folder / "preprocessing.json").write_text(json.dumps(record | {"version": 0}))
+        predict.load_preprocessing(folder)
+    (folder / "preprocessing.json").write_text(json.dumps(record | {"feature_config": {"n_mfcc": 13}}))
+    with pytest.raises(predict.ModelDirError, match="another feature config"):
+        predict.load_preprocessing(folder)
+    (folder / "preprocessing.json").write_text(json.dumps(record))
+    (folder / "model.keras").write_bytes(b"garbage")
+    with pytest.raises(predict.ModelDirError, match="cannot be loaded"):
+        predict.load_network(folder, len(record["scaler_mean"]), 8)
+
+
+def test_folder_without_audio_exits_2(trained_mini, tmp_path):
+    (tmp_path / "notes.txt").write_text("no audio here")
+    code, _, err = run(tmp_path, model_dir=trained_mini)
+    assert code == 2 and "no audio files" in err
+
+
+def test_windows_cover_the_signal_in_order():
+    windows = predict.windows_of(n_samples=100, sample_rate=10, seconds=4, overlap=0.5)
+    assert windows == [(0, 40), (20, 60), (40, 80), (60, 100)]
+    assert predict.windows_of(25, 10, 4, 0.5) == [(0, 25)]  # shorter than one window
+    assert predict.windows_of(105, 10, 4, 0.5)[-1] == (65, 105)  # the tail is covered
