@@ -145,7 +145,7 @@ def file_features(path: Path, config: dp.FeatureConfig, segment: float = SEGMENT
             piece = signal[start:end]
             relative_db = 20 * np.log10(max(float(np.abs(piece).max()), 1e-12) / max(file_peak, 1e-12))
             window = {"start": round(start / config.sample_rate, 3), "end": round(end / config.sample_rate, 3),
-                      "silent": relative_db < -config.speech_top_db}
+                      "silent": bool(relative_db < -config.speech_top_db)}
             if not window["silent"]:
                 try:
                     rows.append(dp.extract_features(piece, config.sample_rate, config))

@@ -31,8 +31,9 @@ def clips(mini_dir, tmp_path_factory):
     shutil.copy(original, paths["original"])
     paths["stereo"] = write_wav(folder / "stereo" / original.name, np.stack([signal, signal], axis=1), sr)
     paths["16k"] = write_wav(folder / "16k" / original.name, dp.load_audio(original, 16000), 16000)
-    joined = np.concatenate([dp.load_audio(p, 16000) for p in sorted((mini_dir / "Actor_07").glob("*.wav"))[:6]])
-    paths["long"] = write_wav(folder / "long.flac", np.concatenate([joined, np.zeros(3 * 16000, np.float32)])[:20 * 16000], 16000)
+    joined = np.concatenate([dp.load_audio(p, 16000) for p in sorted((mini_dir / "Actor_07").glob("*.wav"))[:3]])
+    assert len(joined) < 14 * 16000  # three 3-4 s clips, then silence up to 20 s
+    paths["long"] = write_wav(folder / "long.flac", np.pad(joined, (0, 20 * 16000 - len(joined))), 16000)
     paths["silent"] = write_wav(folder / "bad" / "silent.wav", np.zeros(16000, np.float32), 16000)
     paths["corrupt"] = folder / "bad" / "corrupt.wav"
     paths["corrupt"].write_bytes(b"not audio at all" * 10)
@@ -74,7 +75,7 @@ def test_segments_of_a_long_recording(trained_mini, clips):
     assert starts == sorted(starts) and len(set(starts)) == len(starts) and len(segments) >= 8
     assert segments[-1]["end"] == pytest.approx(20.0, abs=0.01)
     assert all(s["end"] - s["start"] == pytest.approx(4.0, abs=0.01) for s in segments)
-    assert segments[-1]["silent"] and "emotion" not in segments[-1]  # the trailing 3 s of zeros
+    assert segments[-1]["silent"] and "emotion" not in segments[-1]  # the trailing silence
     speech = [s for s in segments if not s["silent"]]
     assert speech and all(s["emotion"] in dp.LABELS for s in speech)
     assert sum(result["probabilities"].values()) == pytest.approx(1, abs=1e-5)
