@@ -672,8 +672,8 @@ def feature_config_from_args(args: argparse.Namespace) -> FeatureConfig:
 def run(args: argparse.Namespace) -> None:
     config = feature_config_from_args(args)
     rng = np.random.default_rng(args.seed)
-    recordings, skipped = ([], []) if not args.data_dir.is_dir() else find_recordings(args.data_dir, args.channel)
-    if not recordings and args.download:
+    has_wavs = args.data_dir.is_dir() and any(RAVDESS_NAME.match(p.name) for p in args.data_dir.rglob("*.wav"))
+    if args.download and not has_wavs:
         download_corpus(args.data_dir, args.corpus_url, args.corpus_md5)
     recordings, skipped = find_recordings(args.data_dir, args.channel)
     if not recordings:

@@ -360,3 +360,14 @@ def test_end_to_end_on_the_real_mini_subset(prepared_mini):
     stereo = {"03-01-02-01-01-02-01.wav", "03-01-08-01-02-02-01.wav"}
     assert stereo <= {Path(row["path"]).name for row in manifest}
     assert list(manifest[0]) == list(dp.MANIFEST_COLUMNS)
+
+
+def test_main_with_download_fetches_the_corpus_when_no_wavs_are_found(synthetic_corpus, tmp_path, serve):
+    payload = corpus_zip({str(p.relative_to(synthetic_corpus)): p.read_bytes()
+                          for p in sorted(synthetic_corpus.rglob("*.wav"))})
+    url, _ = serve(payload)
+    raw, out = tmp_path / "fresh" / "raw", tmp_path / "fresh" / "processed"
+    argv = ["--data-dir", str(raw), "--out-dir", str(out), "--jobs", "1", "--download", "--corpus-url", url,
+            "--corpus-md5", hashlib.md5(payload).hexdigest()]
+    assert dp.main(argv) == 0
+    assert sum(json.loads((out / "meta.json").read_text())["counts"].values()) == 48
