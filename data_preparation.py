@@ -408,10 +408,14 @@ def split_random(recordings: list[Recording], val_fraction: float = VAL_FRACTION
     rng = rng or np.random.default_rng(SEED)
     index = np.arange(len(recordings))
     emotions = np.array([r.emotion for r in recordings])
-    rest, test = train_test_split(index, test_size=test_fraction, stratify=emotions,
-                                  random_state=int(rng.integers(2**31)))
-    train, val = train_test_split(rest, test_size=val_fraction / (1 - test_fraction),
-                                  stratify=emotions[rest], random_state=int(rng.integers(2**31)))
+    try:
+        rest, test = train_test_split(index, test_size=test_fraction, stratify=emotions,
+                                      random_state=int(rng.integers(2**31)))
+        train, val = train_test_split(rest, test_size=val_fraction / (1 - test_fraction),
+                                      stratify=emotions[rest], random_state=int(rng.integers(2**31)))
+    except ValueError as err:  # too few files of some emotion to stratify
+        raise UserError(f"cannot split {len(recordings)} files at random by emotion ({err}); add files "
+                        f"or change --val-fraction/--test-fraction") from None
     splits = np.empty(len(recordings), dtype=object)
     splits[train], splits[val], splits[test] = "train", "val", "test"
     return list(splits)
@@ -718,18 +722,23 @@ def run(args: argparse.Namespace) -> None:
              arrays["X_train"].shape[1], args.out_dir, len(skipped))
 
 
-def main(argv=None) -> int:
-    args = parse_args(argv)
-    setup_logging(args.verbose)
+def run_reporting_errors(run_steps, args: argparse.Namespace) -> int:
+    """Exit code of run_steps(args): a user mistake becomes one 'error:' line and 1, never a traceback."""
     try:
-        run(args)
+        run_steps(args)
     except UserError as err:
         log.error("%s", err)
         return 1
     except KeyboardInterrupt:
-        log.error("interrupted; the previous output in %s is unchanged", args.out_dir)
+        log.error("interrupted; finished files in %s are unchanged", args.out_dir)
         return 130
     return 0
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    setup_logging(args.verbose)
+    return run_reporting_errors(run, args)
 
 
 if __name__ == "__main__":

@@ -595,34 +595,30 @@ def parse_args(argv=None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
+def run(args: argparse.Namespace) -> None:
+    prepared = load_prepared(args.data_dir)
+    import tensorflow as tf
+
+    tf.config.experimental.enable_op_determinism()  # same seed, same metrics
+    if args.folds:
+        summary = run_folds(prepared, args)
+        log.info("%d-fold by actor: balanced accuracy %.3f ± %.3f, accuracy %.3f ± %.3f, macro F1 %.3f ± %.3f; "
+                 "wrote %s", args.folds, summary["mean"]["balanced_accuracy"], summary["std"]["balanced_accuracy"],
+                 summary["mean"]["accuracy"], summary["std"]["accuracy"], summary["mean"]["macro_f1"],
+                 summary["std"]["macro_f1"], args.out_dir / "cv_metrics.json")
+    else:
+        metrics = run_single(prepared, args)
+        log.info("test actors %s: accuracy %.3f, balanced accuracy %.3f, macro F1 %.3f, weighted F1 %.3f "
+                 "(%d epochs, %.0f s); wrote %s", metrics["test_actors"], metrics["accuracy"],
+                 metrics["balanced_accuracy"], metrics["macro_f1"], metrics["weighted_f1"],
+                 metrics["epochs_run"], metrics["training_seconds"], args.out_dir)
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
     dp.setup_logging(args.verbose)
     quiet_tensorflow(args.verbose)
-    try:
-        prepared = load_prepared(args.data_dir)
-        import tensorflow as tf
-
-        tf.config.experimental.enable_op_determinism()  # same seed, same metrics
-        if args.folds:
-            summary = run_folds(prepared, args)
-            log.info("%d-fold by actor: balanced accuracy %.3f ± %.3f, accuracy %.3f ± %.3f, macro F1 %.3f ± %.3f; "
-                     "wrote %s", args.folds, summary["mean"]["balanced_accuracy"], summary["std"]["balanced_accuracy"],
-                     summary["mean"]["accuracy"], summary["std"]["accuracy"], summary["mean"]["macro_f1"],
-                     summary["std"]["macro_f1"], args.out_dir / "cv_metrics.json")
-        else:
-            metrics = run_single(prepared, args)
-            log.info("test actors %s: accuracy %.3f, balanced accuracy %.3f, macro F1 %.3f, weighted F1 %.3f "
-                     "(%d epochs, %.0f s); wrote %s", metrics["test_actors"], metrics["accuracy"],
-                     metrics["balanced_accuracy"], metrics["macro_f1"], metrics["weighted_f1"],
-                     metrics["epochs_run"], metrics["training_seconds"], args.out_dir)
-    except dp.UserError as err:
-        log.error("%s", err)
-        return 1
-    except KeyboardInterrupt:
-        log.error("interrupted; files already in %s are unchanged", args.out_dir)
-        return 130
-    return 0
+    return dp.run_reporting_errors(run, args)
 
 
 if __name__ == "__main__":

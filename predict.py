@@ -132,8 +132,8 @@ def windows_of(n_samples: int, sample_rate: int, seconds: float, overlap: float)
     return [(s, min(s + size, n_samples)) for s in starts]
 
 
-def file_features(path: Path, config: dp.FeatureConfig, segment: float = SEGMENT,
-                  overlap: float = SEGMENT_OVERLAP) -> FileFeatures:
+def prediction_features(path: Path, config: dp.FeatureConfig, segment: float = SEGMENT,
+                        overlap: float = SEGMENT_OVERLAP) -> FileFeatures:
     """Features of a file for prediction; errors come back in .error instead of being raised."""
     try:
         signal = dp.load_audio(path, config.sample_rate)
@@ -161,14 +161,14 @@ def file_features(path: Path, config: dp.FeatureConfig, segment: float = SEGMENT
 
 @dataclasses.dataclass(frozen=True)
 class _FeatureTask:
-    """file_features with the settings fixed: picklable for worker processes."""
+    """prediction_features with the settings fixed: picklable for worker processes."""
 
     config: dp.FeatureConfig
     segment: float
     overlap: float
 
     def __call__(self, path: Path) -> FileFeatures:
-        return file_features(path, self.config, self.segment, self.overlap)
+        return prediction_features(path, self.config, self.segment, self.overlap)
 
 
 def true_emotion(path: Path) -> str | None:

@@ -371,3 +371,8 @@ def test_main_with_download_fetches_the_corpus_when_no_wavs_are_found(synthetic_
             "--corpus-md5", hashlib.md5(payload).hexdigest()]
     assert dp.main(argv) == 0
     assert sum(json.loads((out / "meta.json").read_text())["counts"].values()) == 48
+
+
+def test_random_split_with_too_few_files_per_emotion_is_a_clear_error():
+    with pytest.raises(dp.UserError, match="cannot split 8 files at random"):
+        dp.split_random(recordings(1), 0.15, 0.15, np.random.default_rng(0))
