@@ -77,7 +77,7 @@ MANIFEST_COLUMNS = ("path", "split", "actor", "gender", "emotion", "intensity", 
 RAVDESS_NAME = re.compile(r"^(\d\d)-(\d\d)-(\d\d)-(\d\d)-(\d\d)-(\d\d)-(\d\d)\.wav$", re.IGNORECASE)
 MIN_SILENT_PEAK = 1e-4  # -80 dBFS: a file whose loudest sample is quieter than this is silent
 FORMAT_VERSION = 1  # bump when the layout of meta.json / the arrays changes
-FEATURE_VERSION = 2  # bump when extract_features changes: old arrays, caches and models are then refused
+FEATURE_VERSION = 3  # bump when extract_features changes: old arrays, caches and models are then refused
 
 log = logging.getLogger("ser")
 
@@ -223,20 +223,32 @@ def speech_span(signal: np.ndarray, config: FeatureConfig) -> tuple[int, int]:
 def _pooled(name: str, rows: np.ndarray, stats: tuple[str, ...]) -> list[tuple[str, np.ndarray]]:
     """Statistics over time of each row of rows (n_rows, n_frames): one named block per statistic.
 
+    Percentiles are pNN; range is p99 - p1 and iqr p75 - p25 (robust to single outlier frames);
     slope is the least-squares trend over the clip with time scaled to [-1, 1].
     """
-    rows = np.atleast_2d(rows)
-    percentiles = {"p10": 10, "p50": 50, "p90": 90}
-    wanted = [percentiles[stat] for stat in stats if stat in percentiles]
-    values = dict(zip((f"p{q}" for q in wanted), np.percentile(rows, wanted, axis=1))) if wanted else {}
+    rows = np.atleast_2d(np.asarray(rows, dtype=np.float64))
+    if rows.shape[1] < 2:  # e.g. no voiced frame: constant statistics instead of NaN
+        rows = np.zeros((rows.shape[0], 2)) if rows.shape[1] == 0 else np.repeat(rows, 2, axis=1)
+    needed = {"range": (1, 99), "iqr": (25, 75)}
+    levels = sorted({int(s[1:]) for s in stats if s[0] == "p" and s[1:].isdigit()}
+                    | {q for s in stats for q in needed.get(s, ())})
+    percentile = dict(zip(levels, np.percentile(rows, levels, axis=1))) if levels else {}
+    mean = rows.mean(axis=1)
+    centred = rows - mean[:, None]
+    std = np.sqrt((centred ** 2).mean(axis=1))
+    standardised = centred / np.maximum(std, 1e-8)[:, None]
     time_axis = np.linspace(-1, 1, rows.shape[1])
-    if "mean" in stats:
-        values["mean"] = rows.mean(axis=1)
-    if "std" in stats:
-        values["std"] = rows.std(axis=1)
-    if "slope" in stats:
-        values["slope"] = rows @ time_axis / max(time_axis @ time_axis, 1e-10)
-    return [(f"{name}_{stat}", values[stat]) for stat in stats]
+    compute = {
+        "mean": lambda: mean,
+        "std": lambda: std,
+        "slope": lambda: rows @ time_axis / (time_axis @ time_axis),
+        "skew": lambda: (standardised ** 3).mean(axis=1),
+        "kurtosis": lambda: (standardised ** 4).mean(axis=1) - 3,
+        "range": lambda: percentile[99] - percentile[1],
+        "iqr": lambda: percentile[75] - percentile[25],
+    }
+    return [(f"{name}_{stat}", compute[stat]() if stat in compute else percentile[int(stat[1:])])
+            for stat in stats]
 
 
 @functools.lru_cache(maxsize=8)
@@ -247,19 +259,54 @@ def _mel_filters(sample_rate: int, n_fft: int, n_mels: int) -> np.ndarray:
     return librosa.filters.mel(sr=sample_rate, n_fft=n_fft, n_mels=n_mels)
 
 
+def _band_db(power: np.ndarray, freqs: np.ndarray, low: float, high: float, reduce=np.sum) -> np.ndarray:
+    """Per-frame level in dB of the power between low and high Hz (summed, or e.g. np.max)."""
+    return 10 * np.log10(reduce(power[(freqs >= low) & (freqs < high)], axis=0) + 1e-10)
+
+
+def _harmonicity_db(signal: np.ndarray, f0: np.ndarray, frames: np.ndarray, frame_length: int,
+                    hop: int, sr: int) -> np.ndarray:
+    """Harmonics-to-noise ratio (dB) of the given pitch frames: autocorrelation at the pitch period
+    over autocorrelation at lag 0 (after Boersma 1993), from one FFT per frame."""
+    import scipy.fft
+
+    if frames.size == 0:
+        return np.zeros(0)
+    padded = np.pad(signal, frame_length // 2)
+    starts = frames * hop
+    windows = padded[starts[:, None] + np.arange(frame_length)]
+    windows = windows - windows.mean(axis=1, keepdims=True)
+    spectrum = scipy.fft.rfft(windows, n=2 * frame_length, axis=1)
+    autocorrelation = scipy.fft.irfft(np.abs(spectrum) ** 2, axis=1)
+    lags = np.clip(np.round(sr / f0[frames]).astype(int), 1, frame_length - 1)
+    overlap = frame_length / (frame_length - lags)  # unbiased: fewer samples overlap at longer lags
+    ratio = overlap * autocorrelation[np.arange(len(frames)), lags] / np.maximum(autocorrelation[:, 0], 1e-10)
+    ratio = np.clip(ratio, 1e-3, 0.999)
+    return 10 * np.log10(ratio / (1 - ratio))
+
+
 def _full_feature_blocks(signal: np.ndarray, config: FeatureConfig) -> list[tuple[str, np.ndarray]]:
-    """MFCC-family statistics of the speech in signal (already trimmed and level-normalised)."""
+    """MFCC-family statistics of the speech in signal (already trimmed and level-normalised).
+
+    Low-level descriptors per 10 ms frame (MFCC and their deltas, log-mel bands, spectral shape,
+    chroma, energy, pitch, harmonicity), each summarised by statistics over the frames with sound
+    (or the voiced frames, for voice-quality descriptors), plus a few rhythm figures.
+    """
     import librosa
 
     sr, n_fft, hop = config.sample_rate, config.n_fft, config.hop_length
     power = np.abs(librosa.stft(signal, n_fft=n_fft, hop_length=hop)) ** 2
+    freqs = librosa.fft_frequencies(sr=sr, n_fft=n_fft)
     mel_db = librosa.power_to_db(_mel_filters(sr, n_fft, config.n_mels) @ power, ref=1.0, amin=1e-10)
     mfcc = librosa.feature.mfcc(S=mel_db, n_mfcc=config.n_mfcc)
     width = min(9, mfcc.shape[1] - (1 - mfcc.shape[1] % 2))  # delta needs an odd width <= frames
     delta = librosa.feature.delta(mfcc, width=width, mode="nearest")
     delta2 = librosa.feature.delta(mfcc, width=width, order=2, mode="nearest")
+    mel_delta = librosa.feature.delta(mel_db, width=width, mode="nearest")
     magnitude = np.sqrt(power)
     below_7k = int(7000 * n_fft / sr)
+    log_spectrum = np.log(power[1:below_7k] + 1e-10)
+    centred_freqs = freqs[1:below_7k] - freqs[1:below_7k].mean()
     spectral = np.vstack([
         np.log(librosa.feature.spectral_centroid(S=magnitude, sr=sr) + 1),
         np.log(librosa.feature.spectral_bandwidth(S=magnitude, sr=sr) + 1),
@@ -268,9 +315,15 @@ def _full_feature_blocks(signal: np.ndarray, config: FeatureConfig) -> list[tupl
         # quantisation residue, which differ between copies of the same recording
         np.log(librosa.feature.spectral_flatness(S=magnitude[:below_7k], amin=1e-5)),
         librosa.feature.spectral_contrast(S=magnitude[:below_7k], sr=sr, fmin=200.0, n_bands=5,
-                                          freq=librosa.fft_frequencies(sr=sr, n_fft=n_fft)[:below_7k])[1:],
+                                          freq=freqs[:below_7k])[1:],
         # (contrast band 0, below 200 Hz, is left out: its valley is the DC bins' residue)
         librosa.feature.zero_crossing_rate(signal, frame_length=n_fft, hop_length=hop)[:, :power.shape[1]],
+    ])
+    voice_quality = np.vstack([  # eGeMAPS-style spectral balance
+        np.r_[0, np.sqrt(np.mean(np.diff(np.log(magnitude[:below_7k] + 1e-5), axis=1) ** 2, axis=0))],  # flux
+        _band_db(power, freqs, 50, 1000) - _band_db(power, freqs, 1000, 5000),  # alpha ratio
+        _band_db(power, freqs, 0, 2000, np.max) - _band_db(power, freqs, 2000, 5000, np.max),  # Hammarberg
+        1000 * centred_freqs @ (log_spectrum - log_spectrum.mean(axis=0)) / (centred_freqs @ centred_freqs),  # slope
     ])
     rms_db = 20 * np.log10(np.maximum(librosa.feature.rms(S=magnitude, frame_length=n_fft)[0], 1e-10))
     rms_db -= rms_db.max()  # relative to the loudest frame: independent of recording level
@@ -282,23 +335,55 @@ def _full_feature_blocks(signal: np.ndarray, config: FeatureConfig) -> list[tupl
     f0 = librosa.yin(signal, fmin=config.f0_min, fmax=config.f0_max, sr=sr, frame_length=2 * n_fft,
                      hop_length=2 * hop)  # pitch every other frame: yin is the costliest step
     f0 = f0[:len(rms_db[::2])]
-    voiced = (rms_db[::2][:len(f0)] > -30) & (f0 > config.f0_min * 1.05) & (f0 < config.f0_max * 0.95)
-    semitones = 12 * np.log2(f0[voiced] / 100.0) if voiced.sum() >= 2 else np.zeros(2)
+    pitch_rms_db = rms_db[::2][:len(f0)]
+    voiced = (pitch_rms_db > -30) & (f0 > config.f0_min * 1.05) & (f0 < config.f0_max * 0.95)
+    semitones = 12 * np.log2(f0[voiced] / 100.0)
+    voiced_frames = np.zeros(mfcc.shape[1], dtype=bool)  # voicing at the 10 ms frame rate
+    voiced_frames[:2 * len(voiced)] = np.repeat(voiced, 2)[:mfcc.shape[1]]
+    unvoiced_frames = sound & ~voiced_frames
+    voiced_frames = voiced_frames if voiced_frames.sum() >= 3 else sound
+    unvoiced_frames = unvoiced_frames if unvoiced_frames.sum() >= 3 else sound
+    chroma = librosa.feature.chroma_stft(S=power, sr=sr, tuning=0.0)
+    # voice quality between consecutive voiced pitch frames: period jitter and level shimmer
+    steady = voiced[1:] & voiced[:-1]
+    period = 1 / f0
+    jitter = np.log(np.abs(np.diff(period))[steady] / period[1:][steady] + 1e-4)
+    shimmer = np.abs(np.diff(pitch_rms_db))[steady]
+    harmonicity = _harmonicity_db(signal, f0, np.flatnonzero(voiced)[::2], 2 * n_fft, 2 * hop, sr)  # every 40 ms
+    level_change = np.diff(rms_db[sound])
+    edges = np.diff(np.r_[0, voiced.astype(int), 0])
+    voiced_seconds = (np.flatnonzero(edges == -1) - np.flatnonzero(edges == 1)) * 2 * hop / sr
     onsets = librosa.onset.onset_detect(onset_envelope=librosa.onset.onset_strength(S=mel_db, sr=sr),
                                         sr=sr, hop_length=hop)
     seconds = len(signal) / sr
+    shape = ("mean", "std", "p10", "p50", "p90", "slope", "p25", "p75", "skew", "kurtosis", "range")
+    spread = ("mean", "std", "p10", "p50", "p90")
     return (
-        _pooled("mfcc", mfcc[:, sound], ("mean", "std", "p10", "p50", "p90", "slope"))
-        + _pooled("mfcc_delta", delta[:, sound], ("std",))
+        _pooled("mfcc", mfcc[:, sound], shape)
+        + _pooled("mfcc_voiced", mfcc[:, voiced_frames], ("mean", "std"))
+        + _pooled("mfcc_unvoiced", mfcc[:, unvoiced_frames], ("mean", "std"))
+        + _pooled("mfcc_delta", delta[:, sound], ("std", "p10", "p90", "kurtosis"))
         + _pooled("mfcc_delta_abs", np.abs(delta[:, sound]), ("mean",))
         + _pooled("mfcc_delta2", delta2[:, sound], ("std",))
-        + _pooled("logmel", mel_db[:, sound], ("mean", "std"))
-        + _pooled("spectral", spectral[:, sound], ("mean", "std"))
-        + _pooled("energy_db", rms_db[sound], ("mean", "std", "p10", "p50"))
+        + _pooled("logmel", mel_db[:, sound], ("mean", "std", "p10", "p50", "p90", "slope", "skew"))
+        + _pooled("logmel_delta", mel_delta[:, sound], ("std",))
+        + _pooled("spectral", spectral[:, sound], spread)
+        + _pooled("voice_quality", voice_quality[:, sound], spread)
+        + _pooled("chroma", chroma[:, voiced_frames], ("mean", "std"))
+        + _pooled("energy_db", rms_db[sound], ("mean", "std", "p10", "p50", "p90", "slope", "skew"))
+        + _pooled("energy_rise_db", np.maximum(level_change, 0), ("mean",))
+        + _pooled("energy_fall_db", np.maximum(-level_change, 0), ("mean",))
         + [("sound_fraction", np.array([sound.mean()]))]
-        + _pooled("pitch_st", semitones, ("mean", "std", "p10", "p50", "p90", "slope"))
-        + _pooled("pitch_delta_st", np.abs(np.diff(semitones)), ("mean",))
+        + _pooled("pitch_st", semitones, ("mean", "std", "p10", "p50", "p90", "slope", "p25", "p75", "range", "skew"))
+        + _pooled("pitch_delta_abs_st", np.abs(np.diff(semitones)), ("mean",))
+        + _pooled("pitch_delta_st", np.diff(semitones), ("std", "p10", "p90"))
+        + _pooled("jitter_log", jitter, ("mean", "std"))
+        + _pooled("shimmer_db", shimmer, ("mean", "std"))
+        + _pooled("harmonicity_db", harmonicity, ("mean", "std", "p50"))
         + [("voiced_fraction", np.array([voiced.mean()])),
+           ("voiced_segments_per_second", np.array([len(voiced_seconds) / seconds])),
+           ("voiced_segment_log_seconds", np.array([np.log(voiced_seconds.mean() + 1e-3) if len(voiced_seconds) else 0.0])),
+           ("voiced_segment_seconds_std", np.array([voiced_seconds.std() if len(voiced_seconds) else 0.0])),
            ("onsets_per_second", np.array([len(onsets) / seconds])),
            ("log_speech_seconds", np.array([np.log(seconds)]))]
     )

@@ -139,6 +139,34 @@ def test_features_follow_the_config():
     assert np.max(np.abs(at_48k - at_16k)[mfcc_means] / (np.abs(at_16k[mfcc_means]) + 1)) < 0.1
 
 
+def test_pooled_statistics_match_their_definitions():
+    rng = np.random.default_rng(0)
+    rows = rng.gamma(2.0, size=(3, 500))
+    stats = dict(dp._pooled("x", rows, ("mean", "std", "p10", "p90", "slope", "skew", "kurtosis", "range", "iqr")))
+    np.testing.assert_allclose(stats["x_mean"], rows.mean(axis=1))
+    np.testing.assert_allclose(stats["x_p90"], np.percentile(rows, 90, axis=1))
+    np.testing.assert_allclose(stats["x_range"], np.ptp(np.percentile(rows, [1, 99], axis=1), axis=0))
+    np.testing.assert_allclose(stats["x_iqr"], np.ptp(np.percentile(rows, [25, 75], axis=1), axis=0))
+    centred = (rows - rows.mean(axis=1, keepdims=True)) / rows.std(axis=1, keepdims=True)
+    np.testing.assert_allclose(stats["x_skew"], (centred ** 3).mean(axis=1))  # gamma(2): skew ~1.4 > 0
+    assert (stats["x_skew"] > 1).all() and (stats["x_kurtosis"] > 1).all()
+    ramp = dict(dp._pooled("r", np.linspace(-3, 3, 50), ("slope",)))
+    np.testing.assert_allclose(ramp["r_slope"], [3.0])
+    empty = dict(dp._pooled("e", np.zeros((2, 0)), ("mean", "std", "p50", "skew")))  # e.g. no voiced frame
+    assert all(np.isfinite(v).all() and v.shape == (2,) for v in empty.values())
+
+
+def test_harmonicity_is_high_for_a_steady_vowel_and_low_for_noise():
+    sr, hop, frame_length = 16000, 320, 1024
+    t = np.arange(sr) / sr
+    vowel = sum(np.sin(2 * np.pi * 150 * k * t) / k for k in range(1, 8))
+    noise = np.random.default_rng(0).normal(size=sr)
+    frames = np.arange(5, 40)
+    f0 = np.full(50, 150.0)
+    assert dp._harmonicity_db(vowel, f0, frames, frame_length, hop, sr).min() > 15
+    assert dp._harmonicity_db(noise, f0, frames, frame_length, hop, sr).max() < 0
+
+
 def test_feature_config_from_another_version_is_rejected():
     values = CONFIG.to_dict() | {"n_chroma": 12}
     with pytest.raises(dp.UserError, match="another feature config"):
