@@ -353,6 +353,7 @@ def _full_feature_blocks(signal: np.ndarray, config: FeatureConfig) -> list[tupl
     level_change = np.diff(rms_db[sound])
     edges = np.diff(np.r_[0, voiced.astype(int), 0])
     voiced_seconds = (np.flatnonzero(edges == -1) - np.flatnonzero(edges == 1)) * 2 * hop / sr
+    has_segments = len(voiced_seconds) > 0
     onsets = librosa.onset.onset_detect(onset_envelope=librosa.onset.onset_strength(S=mel_db, sr=sr),
                                         sr=sr, hop_length=hop)
     seconds = len(signal) / sr
@@ -382,8 +383,8 @@ def _full_feature_blocks(signal: np.ndarray, config: FeatureConfig) -> list[tupl
         + _pooled("harmonicity_db", harmonicity, ("mean", "std", "p50"))
         + [("voiced_fraction", np.array([voiced.mean()])),
            ("voiced_segments_per_second", np.array([len(voiced_seconds) / seconds])),
-           ("voiced_segment_log_seconds", np.array([np.log(voiced_seconds.mean() + 1e-3) if len(voiced_seconds) else 0.0])),
-           ("voiced_segment_seconds_std", np.array([voiced_seconds.std() if len(voiced_seconds) else 0.0])),
+           ("voiced_segment_log_seconds", np.array([np.log(voiced_seconds.mean() + 1e-3) if has_segments else 0.0])),
+           ("voiced_segment_seconds_std", np.array([voiced_seconds.std() if has_segments else 0.0])),
            ("onsets_per_second", np.array([len(onsets) / seconds])),
            ("log_speech_seconds", np.array([np.log(seconds)]))]
     )
