@@ -319,7 +319,7 @@ def _full_feature_blocks(signal: np.ndarray, config: FeatureConfig) -> list[tupl
         # (contrast band 0, below 200 Hz, is left out: its valley is the DC bins' residue)
         librosa.feature.zero_crossing_rate(signal, frame_length=n_fft, hop_length=hop)[:, :power.shape[1]],
     ])
-    voice_quality = np.vstack([  # eGeMAPS-style spectral balance
+    spectral_balance = np.vstack([  # eGeMAPS-style: flux, alpha ratio, Hammarberg index, slope
         np.r_[0, np.sqrt(np.mean(np.diff(np.log(magnitude[:below_7k] + 1e-5), axis=1) ** 2, axis=0))],  # flux
         _band_db(power, freqs, 50, 1000) - _band_db(power, freqs, 1000, 5000),  # alpha ratio
         _band_db(power, freqs, 0, 2000, np.max) - _band_db(power, freqs, 2000, 5000, np.max),  # Hammarberg
@@ -369,7 +369,7 @@ def _full_feature_blocks(signal: np.ndarray, config: FeatureConfig) -> list[tupl
         + _pooled("logmel", mel_db[:, sound], ("mean", "std", "p10", "p50", "p90", "slope", "skew"))
         + _pooled("logmel_delta", mel_delta[:, sound], ("std",))
         + _pooled("spectral", spectral[:, sound], spread)
-        + _pooled("voice_quality", voice_quality[:, sound], spread)
+        + _pooled("spectral_balance", spectral_balance[:, sound], spread)
         + _pooled("chroma", chroma[:, voiced_frames], ("mean", "std"))
         + _pooled("energy_db", rms_db[sound], ("mean", "std", "p10", "p50", "p90", "slope", "skew"))
         + _pooled("energy_rise_db", np.maximum(level_change, 0), ("mean",))
