@@ -2,12 +2,14 @@
 
 Loads X/y and manifest.csv from --data-dir, scales the features (fitted on the training rows only),
 adds augmented copies of the training audio (noise, speed, pitch, time shift; passed through the
-same `extract_features` as preparation and cached on disk), trains a residual Dense Keras network
-with early stopping on the validation actors, and evaluates once on the test actors. Writes to
---out-dir:
+same `extract_features` as preparation and cached on disk), trains ENSEMBLE residual Dense Keras
+networks, each early-stopped on other validation actors so that together they learn from every
+non-test actor, averages them, and evaluates once on the test actors: each test file and its
+augmented copies are classified and the probabilities averaged (predict.py does the same). Writes
+to --out-dir:
 
-    model.keras                the trained network (an ensemble of ENSEMBLE seeds, averaged)
-    preprocessing.json         scaler, labels and feature config: what predict.py needs besides the model
+    model.keras                the trained network (ENSEMBLE members, averaged)
+    preprocessing.json         scaler, labels, feature and augmentation config: what predict.py needs besides the model
     metrics.json               accuracy, balanced accuracy, F1, per class / actor / sex / intensity
     classification_report.txt, history.csv, confusion_matrix.png, training_curves.png
 
@@ -42,8 +44,8 @@ DATA_DIR = "data/processed"  # what data_preparation.py wrote
 OUT_DIR = "results"  # model, metrics and plots
 CACHE_DIR = "data/cache"  # features of augmented audio, reused by later runs
 EPOCHS = 300  # at most; early stopping on the validation actors usually ends sooner
-BATCH_SIZE = 64
-LEARNING_RATE = 1e-3
+BATCH_SIZE = 256
+LEARNING_RATE = 2e-3
 WIDTH = 256  # units of every Dense layer
 BLOCKS = 2  # residual blocks
 DROPOUT = 0.5
@@ -51,9 +53,10 @@ WEIGHT_DECAY = 1e-4  # L2 on the Dense kernels
 LABEL_SMOOTHING = 0.1
 PATIENCE = 25  # epochs without validation improvement before stopping
 LR_PATIENCE = 8  # epochs without improvement before halving the learning rate
-ENSEMBLE = 1  # networks trained with different seeds and averaged into model.keras
+ENSEMBLE = 3  # networks averaged into model.keras, each early-stopped on other validation actors
 AUGMENT = True  # add augmented copies of the training audio
-AUGMENT_COPIES = 2  # augmented copies of each training file
+AUGMENT_COPIES = 4  # augmented copies of each training file
+TEST_TIME_AUGMENT = True  # classify each test file and its augmented copies, average the probabilities
 NOISE_SNR_DB = (15.0, 30.0)  # additive Gaussian noise, signal-to-noise range
 SPEED_RANGE = (0.9, 1.1)  # tempo change (time stretch)
 PITCH_SEMITONES = (-2.0, 2.0)
@@ -64,7 +67,7 @@ SEED = 42
 JOBS = -1  # worker processes for augmentation; -1 = all cores
 # ----------------------------------------------------------------------------------------------
 
-PREPROCESSING_VERSION = 1
+PREPROCESSING_VERSION = 2
 
 log = logging.getLogger("ser")
 
@@ -143,22 +146,21 @@ def augment_pipeline(config: AugmentConfig):
     ])
 
 
-def file_seed(path: Path, seed: int) -> int:
-    """A seed of its own for each file, so a file's copies do not depend on order or workers."""
-    return int.from_bytes(hashlib.sha256(f"{seed}:{Path(path).name}".encode()).digest()[:4], "little")
+def file_seed(name: str, seed: int) -> int:
+    """A seed of its own for each file (by name), so its copies do not depend on order or workers."""
+    return int.from_bytes(hashlib.sha256(f"{seed}:{name}".encode()).digest()[:4], "little")
 
 
-def augmented_copies(path: Path, feature_config: dp.FeatureConfig, augment: AugmentConfig,
-                     seed: int) -> np.ndarray:
-    """Features (augment.copies, n_features) of augmented versions of one file; deterministic.
+def augmented_features(signal: np.ndarray, feature_config: dp.FeatureConfig, augment: AugmentConfig,
+                       seed: int) -> np.ndarray:
+    """Features (augment.copies, n_features) of augmented versions of a signal; deterministic per seed.
 
     audiomentations draws from the global `random` and `numpy.random` states, so they are seeded
-    here from the file's own seed (this runs in a worker process).
+    here (this runs in worker processes, and predict.py makes the same copies of a file).
     """
-    signal = dp.load_audio(path, feature_config.sample_rate)
     pipeline = augment_pipeline(augment)
-    random.seed(file_seed(path, seed))
-    np.random.seed(file_seed(path, seed))
+    random.seed(seed)
+    np.random.seed(seed)
     copies = []
     for _ in range(augment.copies):
         augmented = pipeline(samples=signal, sample_rate=feature_config.sample_rate)
@@ -167,6 +169,13 @@ def augmented_copies(path: Path, feature_config: dp.FeatureConfig, augment: Augm
         except dp.AudioError:  # e.g. noise drowned a very quiet file: use the original's features
             copies.append(dp.extract_features(signal, feature_config.sample_rate, feature_config))
     return np.stack(copies)
+
+
+def augmented_copies(path: Path, feature_config: dp.FeatureConfig, augment: AugmentConfig,
+                     seed: int) -> np.ndarray:
+    """augmented_features of one file, seeded by its name and `seed`."""
+    signal = dp.load_audio(path, feature_config.sample_rate)
+    return augmented_features(signal, feature_config, augment, file_seed(Path(path).name, seed))
 
 
 def augment_cache_path(path: Path, feature_config: dp.FeatureConfig, augment: AugmentConfig, seed: int,
@@ -189,16 +198,16 @@ def cached_augmented_copies(path: Path, feature_config: dp.FeatureConfig, augmen
     return copies
 
 
-def augmented_training_rows(paths: list[str], labels: np.ndarray, feature_config: dp.FeatureConfig,
-                            augment: AugmentConfig, seed: int, cache_dir: Path, jobs: int = JOBS):
-    """(X_aug (len(paths) * copies, n_features), y_aug) for the training files, via the cache."""
+def augmented_rows(paths: list[str], labels: np.ndarray, feature_config: dp.FeatureConfig,
+                   augment: AugmentConfig, seed: int, cache_dir: Path, jobs: int = JOBS):
+    """(X_aug (len(paths) * copies, n_features), y_aug) for the given files, via the cache."""
     cache_dir = Path(cache_dir) / "augment"
     missing = [p for p in paths if not Path(p).exists()]
     if missing:
         raise dp.UserError(f"{missing[0]} (and {len(missing) - 1} more) listed in manifest.csv no longer "
                            f"exists; rerun data_preparation.py or use --no-augment")
     done = sum(augment_cache_path(p, feature_config, augment, seed, cache_dir).exists() for p in paths)
-    log.info("augmenting %d training files x %d copies: %d already in %s", len(paths), augment.copies,
+    log.info("augmenting %d files x %d copies: %d already in %s", len(paths), augment.copies,
              done, cache_dir)
     task = _AugmentTask(feature_config, augment, seed, cache_dir)
     copies = dp.map_with_progress(task, paths, jobs, desc="augment")
@@ -391,12 +400,17 @@ def save_model(model, path: Path) -> None:
         Path(tmp).unlink(missing_ok=True)
 
 
-def preprocessing_record(mean: np.ndarray, scale: np.ndarray, prepared: Prepared) -> dict:
-    """Everything besides the network that predict.py needs, as plain numbers (no pickle)."""
+def preprocessing_record(mean: np.ndarray, scale: np.ndarray, prepared: Prepared, args) -> dict:
+    """Everything besides the network that predict.py needs, as plain numbers (no pickle).
+
+    test_time_augment holds the augmentation config and seed of the test-time copies, or None."""
+    tta = None
+    if args.augment and args.test_time_augment:
+        tta = {"augment": dataclasses.asdict(augment_config_from_args(args)), "seed": args.seed}
     return {"version": PREPROCESSING_VERSION, "labels": list(dp.LABELS),
             "feature_config": prepared.feature_config.to_dict(),
             "feature_names": prepared.meta["feature_names"],
-            "scaler_mean": mean.tolist(), "scaler_scale": scale.tolist()}
+            "scaler_mean": mean.tolist(), "scaler_scale": scale.tolist(), "test_time_augment": tta}
 
 
 # ---------------------------------------------------------------------------------- training runs
@@ -437,28 +451,75 @@ def actor_folds(rows: list[dict], folds: int, val_fraction: float, rng: np.rando
     return splits
 
 
-def train_and_evaluate(X, y, rows, split: Split, X_aug, y_aug, aug_owner, args, verbose: int = 2):
-    """Fit scaler and ENSEMBLE networks on split.train (+ its augmented rows); evaluate on split.test.
+def member_splits(rows: list[dict], split: Split, members: int, rng: np.random.Generator) -> list[Split]:
+    """One split per ensemble member: member 0 keeps split.val; the others take the next actors of
+    each sex (split.val's count, in an order drawn from rng) as validation and train on the rest of
+    train + val, so the ensemble as a whole learns from every non-test actor. Test is unchanged."""
+    pool = np.concatenate([split.train, split.val])
+    actors = np.array([int(rows[i]["actor"]) for i in pool])
+    val_actors = {int(rows[i]["actor"]) for i in split.val}
+    order = []  # per sex: this split's validation actors first, then the others shuffled
+    for sex in (1, 0):
+        first = sorted(a for a in val_actors if a % 2 == sex)
+        others = [a for a in np.unique(actors) if a % 2 == sex and a not in val_actors]
+        order.append((first, list(rng.permutation(others))))
+    splits = []
+    for member in range(members):
+        chosen = []
+        for first, others in order:
+            cycle = first + others
+            chosen += [cycle[(member * len(first) + j) % len(cycle)] for j in range(len(first))]
+        is_val = np.isin(actors, chosen)
+        splits.append(Split(pool[~is_val], pool[is_val], split.test))
+    return splits
 
-    X_aug/y_aug are augmented rows and aug_owner[i] the row of X they were made from, so only the
-    copies of training rows are used. Returns (model, mean, scale, history, metrics, probabilities).
+
+def test_views(X: np.ndarray, index: np.ndarray, X_aug, aug_owner, use_augmented: bool) -> np.ndarray:
+    """(views, len(index), n_features): the rows of X, then (with use_augmented) each augmented copy."""
+    views = [X[index]]
+    if use_augmented and X_aug is not None:
+        position = {row: np.flatnonzero(aug_owner == row) for row in index}
+        copies = min(len(p) for p in position.values())
+        views += [X_aug[[position[row][c] for row in index]] for c in range(copies)]
+    return np.stack(views)
+
+
+def predict_views(model, views: np.ndarray) -> np.ndarray:
+    """Softmax outputs (n, n_classes) averaged over the views (views, n, n_features) of each row."""
+    n_views, n_rows, n_features = views.shape
+    probabilities = model.predict(views.reshape(-1, n_features), batch_size=256, verbose=0)
+    return probabilities.reshape(n_views, n_rows, -1).mean(axis=0)
+
+
+def train_and_evaluate(X, y, rows, split: Split, X_aug, y_aug, aug_owner, args, rng: np.random.Generator,
+                       verbose: int = 2):
+    """Fit the scaler and ENSEMBLE networks on the non-test rows (+ their augmented copies); evaluate
+    on split.test, averaging over each test file's augmented copies with TEST_TIME_AUGMENT.
+
+    X_aug/y_aug are augmented rows and aug_owner[i] the row of X they were made from; a member trains
+    only on copies of its own training rows. The scaler is fitted on the rows the members train on.
+    Returns (model, mean, scale, history of member 0, metrics, probabilities).
     """
-    mean, scale = fit_scaler(X[split.train])
-    X_train, y_train = X[split.train], y[split.train]
-    if X_aug is not None:
-        keep = np.isin(aug_owner, split.train)
-        X_train, y_train = np.concatenate([X_train, X_aug[keep]]), np.concatenate([y_train, y_aug[keep]])
+    members = member_splits(rows, split, args.ensemble, rng)
+    mean, scale = fit_scaler(X[np.unique(np.concatenate([m.train for m in members]))])
     scaled = lambda part: apply_scaler(part, mean, scale)  # noqa: E731
-    members, history = [], {}
-    for member in range(args.ensemble):
-        model, history = train_network(scaled(X_train), y_train, scaled(X[split.val]), y[split.val],
+    networks, histories = [], []
+    for number, member in enumerate(members):
+        X_train, y_train = X[member.train], y[member.train]
+        if X_aug is not None:
+            keep = np.isin(aug_owner, member.train)
+            X_train, y_train = np.concatenate([X_train, X_aug[keep]]), np.concatenate([y_train, y_aug[keep]])
+        model, history = train_network(scaled(X_train), y_train, scaled(X[member.val]), y[member.val],
                                        model_config_from_args(args), args.epochs, args.batch_size,
-                                       args.patience, args.lr_patience, args.seed + member, verbose)
-        members.append(model)
-    model = average_models(members)
-    probabilities = model.predict(scaled(X[split.test]), verbose=0)
+                                       args.patience, args.lr_patience, args.seed + number, verbose)
+        networks.append(model)
+        histories.append(history)
+    model = average_models(networks)
+    views = test_views(X, split.test, X_aug, aug_owner, args.test_time_augment)
+    probabilities = predict_views(model, scaled(views))
     metrics = evaluate(y[split.test], probabilities, [rows[i] for i in split.test])
-    return model, mean, scale, history, metrics, probabilities
+    metrics["member_epochs"] = [len(h["loss"]) for h in histories]
+    return model, mean, scale, histories[0], metrics, probabilities
 
 
 def model_config_from_args(args: argparse.Namespace) -> ModelConfig:
@@ -470,12 +531,13 @@ def augment_config_from_args(args: argparse.Namespace) -> AugmentConfig:
                          tuple(args.pitch_semitones), args.shift_fraction, args.augment_probability)
 
 
-def augmentation_for(prepared: Prepared, rows: list[dict], y: np.ndarray, owners: np.ndarray, args):
-    """(X_aug, y_aug, aug_owner) for the given rows of the concatenated data, or Nones if off."""
+def augmentation_for(prepared: Prepared, rows: list[dict], y: np.ndarray, args):
+    """(X_aug, y_aug, aug_owner) for every row of the concatenated data (training rows for the members,
+    test rows for test-time augmentation), or Nones if off."""
     if not args.augment:
         return None, None, None
-    augment = augment_config_from_args(args)
-    X_aug, y_aug = augmented_training_rows([rows[i]["path"] for i in owners], y[owners], prepared.feature_config,
+    augment, owners = augment_config_from_args(args), np.arange(len(y))
+    X_aug, y_aug = augmented_rows([rows[i]["path"] for i in owners], y[owners], prepared.feature_config,
                                            augment, args.seed, args.cache_dir, args.jobs)
     return X_aug, y_aug, np.repeat(owners, augment.copies)
 
@@ -483,21 +545,24 @@ def augmentation_for(prepared: Prepared, rows: list[dict], y: np.ndarray, owners
 def run_single(prepared: Prepared, args: argparse.Namespace) -> dict:
     X, y, rows = concatenated(prepared)
     split = prepared_split(prepared)
-    X_aug, y_aug, owner = augmentation_for(prepared, rows, y, split.train, args)
-    log.info("training on %d files (+%d augmented), validating on %d, testing on %d (actors %s)",
-             len(split.train), 0 if X_aug is None else len(X_aug), len(split.val), len(split.test),
+    X_aug, y_aug, owner = augmentation_for(prepared, rows, y, args)
+    log.info("training %d network(s) on %d files of %d actors (+ augmented copies), %d validation actors each; "
+             "testing on %d files (actors %s)", args.ensemble, len(split.train) + len(split.val),
+             len({rows[i]["actor"] for i in np.concatenate([split.train, split.val])}),
+             len({rows[i]["actor"] for i in split.val}), len(split.test),
              sorted({int(rows[i]["actor"]) for i in split.test}))
     start = time.perf_counter()
-    model, mean, scale, history, metrics, probabilities = train_and_evaluate(X, y, rows, split, X_aug, y_aug,
-                                                                             owner, args)
-    metrics.update({"train_size": int(len(split.train)), "augmented_size": 0 if X_aug is None else int(len(X_aug)),
-                    "val_size": int(len(split.val)), "test_size": int(len(split.test)),
+    model, mean, scale, history, metrics, probabilities = train_and_evaluate(
+        X, y, rows, split, X_aug, y_aug, owner, args, np.random.default_rng(args.seed))
+    metrics.update({"train_size": int(len(split.train)), "val_size": int(len(split.val)),
+                    "test_size": int(len(split.test)), "augment_copies": args.augment_copies if args.augment else 0,
+                    "test_time_augment": bool(args.augment and args.test_time_augment),
                     "epochs_run": len(history["loss"]), "training_seconds": round(time.perf_counter() - start, 1),
                     "split_method": prepared.meta["split"]["method"], "augment": bool(args.augment),
                     "seed": args.seed, "ensemble": args.ensemble})
     out = args.out_dir
     save_model(model, out / "model.keras")
-    dp.write_json(out / "preprocessing.json", preprocessing_record(mean, scale, prepared))
+    dp.write_json(out / "preprocessing.json", preprocessing_record(mean, scale, prepared, args))
     dp.write_json(out / "metrics.json", metrics)
     report = classification_report_text(y[split.test], probabilities)
     dp.atomic_write(out / "classification_report.txt", lambda f: f.write(report.encode()))
@@ -518,12 +583,13 @@ def history_csv(history: dict) -> str:
 
 def run_folds(prepared: Prepared, args: argparse.Namespace) -> dict:
     X, y, rows = concatenated(prepared)
-    splits = actor_folds(rows, args.folds, prepared.meta["split"]["val_fraction"], np.random.default_rng(args.seed))
-    X_aug, y_aug, owner = augmentation_for(prepared, rows, y, np.arange(len(y)), args)
+    rng = np.random.default_rng(args.seed)
+    splits = actor_folds(rows, args.folds, prepared.meta["split"]["val_fraction"], rng)
+    X_aug, y_aug, owner = augmentation_for(prepared, rows, y, args)
     results = []
     for number, split in enumerate(splits, 1):
         start = time.perf_counter()
-        *_, metrics, _ = train_and_evaluate(X, y, rows, split, X_aug, y_aug, owner, args, verbose=0)
+        *_, metrics, _ = train_and_evaluate(X, y, rows, split, X_aug, y_aug, owner, args, rng, verbose=0)
         results.append({"test_actors": metrics["test_actors"], "accuracy": metrics["accuracy"],
                         "balanced_accuracy": metrics["balanced_accuracy"], "macro_f1": metrics["macro_f1"],
                         "per_class_recall": {k: v["recall"] for k, v in metrics["per_class"].items()},
@@ -579,7 +645,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--label-smoothing", type=float, default=LABEL_SMOOTHING)
     p.add_argument("--patience", type=int, default=PATIENCE)
     p.add_argument("--lr-patience", type=int, default=LR_PATIENCE)
-    p.add_argument("--ensemble", type=int, default=ENSEMBLE, help="networks (seeds) averaged")
+    p.add_argument("--ensemble", type=int, default=ENSEMBLE,
+                   help="networks averaged, each with other validation actors and its own seed")
     p.add_argument("--augment", action=argparse.BooleanOptionalAction, default=AUGMENT,
                    help="augmented copies of the training audio (--no-augment turns it off)")
     p.add_argument("--augment-copies", type=int, default=AUGMENT_COPIES)
@@ -588,6 +655,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--pitch-semitones", type=float, nargs=2, default=PITCH_SEMITONES)
     p.add_argument("--shift-fraction", type=float, default=SHIFT_FRACTION)
     p.add_argument("--augment-probability", type=float, default=AUGMENT_PROBABILITY)
+    p.add_argument("--test-time-augment", action=argparse.BooleanOptionalAction, default=TEST_TIME_AUGMENT,
+                   help="average each test file's prediction over it and its augmented copies")
     p.add_argument("--folds", type=int, default=FOLDS, help="K-fold cross-validation by actor (0: off)")
     p.add_argument("--seed", type=int, default=SEED)
     p.add_argument("--jobs", type=int, default=JOBS, help="worker processes for augmentation")

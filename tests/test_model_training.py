@@ -10,6 +10,7 @@ import pytest
 
 import data_preparation as dp
 import model_training as mt
+import predict
 from conftest import ravdess_name, speech_like, write_wav
 
 mt.quiet_tensorflow()
@@ -61,8 +62,10 @@ def test_average_models_averages_the_members():
 
 # ------------------------------------------------------------------------------ scaler and data flow
 class FakeModel:
-    def predict(self, X, verbose=0):
-        return np.full((len(X), 8), 1 / 8, np.float32)
+    """'Probabilities' that are the first feature repeated, so averaging over views can be seen."""
+
+    def predict(self, X, batch_size=None, verbose=0):
+        return np.repeat(X[:, :1], 8, axis=1)
 
 
 def flow_args(**overrides):
@@ -72,34 +75,85 @@ def flow_args(**overrides):
     return args
 
 
-def test_scaler_and_augmentation_use_training_rows_only(monkeypatch):
-    """Rows of X are tagged by split; augmented rows by the split of the row they came from."""
+def tagged_data():
+    """12 rows, one per actor (odd male); X tags the split of each row, augmented copies add 0.5 and 0.25."""
     tag = {"train": 1.0, "val": 2.0, "test": 3.0}
-    split = mt.Split(np.arange(0, 6), np.arange(6, 9), np.arange(9, 12))
+    split = mt.Split(np.arange(0, 6), np.arange(6, 8), np.arange(8, 12))
     X = np.zeros((12, 4), np.float32)
     for name in tag:
         X[getattr(split, name)] = tag[name]
     y = np.arange(12) % 8
     owner = np.repeat(np.arange(12), 2)  # two augmented copies of every row, train or not
-    X_aug = X[owner] + 0.5
-    seen = {}
+    X_aug = X[owner] + np.tile([0.5, 0.25], 12)[:, None].astype(np.float32)
+    rows = [{"actor": i + 1, "gender": "male" if i % 2 == 0 else "female", "intensity": "normal"} for i in range(12)]
+    return X, y, rows, split, X_aug, owner
+
+
+@pytest.mark.parametrize("ensemble", [1, 3])
+def test_scaler_members_and_test_time_views_never_touch_test_rows(monkeypatch, ensemble):
+    X, y, rows, split, X_aug, owner = tagged_data()
+    seen = {"train": [], "val": []}
 
     def fake_scaler(X_train):
         seen["scaler"] = X_train.copy()
         return np.zeros(4, np.float32), np.ones(4, np.float32)
 
     def fake_train(X_train, y_train, X_val, y_val, *args, **kwargs):
-        seen["train"], seen["val"] = X_train.copy(), X_val.copy()
+        seen["train"].append(X_train.copy())
+        seen["val"].append(X_val.copy())
         return FakeModel(), {"loss": [1.0]}
 
     monkeypatch.setattr(mt, "fit_scaler", fake_scaler)
     monkeypatch.setattr(mt, "train_network", fake_train)
-    rows = [{"actor": i, "gender": "male", "intensity": "normal"} for i in range(12)]
-    mt.train_and_evaluate(X, y, rows, split, X_aug, y[owner], owner, flow_args())
-    assert set(np.unique(seen["scaler"])) == {1.0} and len(seen["scaler"]) == 6
-    assert set(np.unique(seen["train"])) == {1.0, 1.5}  # originals and their copies, nothing else
-    assert len(seen["train"]) == 6 + 12
-    assert set(np.unique(seen["val"])) == {2.0}
+    monkeypatch.setattr(mt, "average_models", lambda models: models[0])
+    *_, probabilities = mt.train_and_evaluate(X, y, rows, split, X_aug, y[owner], owner,
+                                             flow_args(ensemble=ensemble), np.random.default_rng(0))
+    assert len(seen["train"]) == ensemble
+    for X_train, X_val in zip(seen["train"], seen["val"]):
+        assert set(np.unique(X_train)) <= {1.0, 1.5, 1.25, 2.0, 2.5, 2.25}  # no test row, no test copy
+        assert set(np.unique(X_val)) <= {1.0, 2.0} and len(X_val) == 2  # originals of 2 actors
+        assert len(X_train) == 3 * 6  # the other 6 non-test rows and their 2 copies each
+    if ensemble == 1:
+        assert set(np.unique(seen["scaler"])) == {1.0} and len(seen["scaler"]) == 6
+        assert set(np.unique(seen["train"][0])) == {1.0, 1.5, 1.25}
+    else:  # the members train on every non-test actor, and the scaler sees those rows
+        assert len(seen["scaler"]) == 8 and set(np.unique(seen["scaler"])) == {1.0, 2.0}
+    np.testing.assert_allclose(probabilities, (3.0 + 3.5 + 3.25) / 3)  # test file and its 2 copies, averaged
+
+
+def test_without_test_time_augmentation_only_the_test_files_are_classified(monkeypatch):
+    X, y, rows, split, X_aug, owner = tagged_data()
+    monkeypatch.setattr(mt, "fit_scaler", lambda X_train: (np.zeros(4, np.float32), np.ones(4, np.float32)))
+    monkeypatch.setattr(mt, "train_network", lambda *args, **kwargs: (FakeModel(), {"loss": [1.0]}))
+    *_, probabilities = mt.train_and_evaluate(X, y, rows, split, X_aug, y[owner], owner,
+                                             flow_args(ensemble=1, test_time_augment=False), np.random.default_rng(0))
+    np.testing.assert_allclose(probabilities, 3.0)
+
+
+def test_test_views_pair_each_row_with_its_own_copies():
+    X = np.arange(5, dtype=np.float32)[:, None] * 10
+    owner = np.array([4, 0, 2, 4, 0, 2])  # copies in any order
+    X_aug = X[owner] + np.array([1, 1, 1, 2, 2, 2], np.float32)[:, None]
+    views = mt.test_views(X, np.array([4, 2]), X_aug, owner, True)
+    np.testing.assert_array_equal(views[:, :, 0], [[40, 20], [41, 21], [42, 22]])
+    assert mt.test_views(X, np.array([4, 2]), X_aug, owner, False).shape == (1, 2, 1)
+
+
+def test_member_splits_rotate_validation_actors_through_every_non_test_actor():
+    rows = [{"actor": a, "path": ravdess_name(e, a)} for a in range(1, 25) for e in range(1, 9)]
+    actors = np.array([r["actor"] for r in rows])
+    rng = np.random.default_rng(0)
+    for split in mt.actor_folds(rows, 6, 0.15, rng):
+        members = mt.member_splits(rows, split, 3, rng)
+        assert members[0].train.tolist() == split.train.tolist() and members[0].val.tolist() == split.val.tolist()
+        pool = set(actors[np.concatenate([split.train, split.val])])
+        val_sets = [set(actors[m.val]) for m in members]
+        for member, val in zip(members, val_sets):
+            assert member.test is split.test
+            assert set(actors[member.train]) | val == pool and not set(actors[member.train]) & val
+            assert len(val) == len(val_sets[0]) and {a % 2 for a in val} == {0, 1}
+        assert not (val_sets[0] & val_sets[1] or val_sets[0] & val_sets[2] or val_sets[1] & val_sets[2])
+        assert set().union(*(set(actors[m.train]) for m in members)) == pool
 
 
 def test_scaler_standardises_training_rows():
@@ -178,7 +232,7 @@ def test_missing_array_and_mismatched_shapes_are_one_line_errors(prepared_mini, 
 
 
 # ------------------------------------------------------------------------------ end to end
-def test_end_to_end_outputs_are_complete_consistent_and_reloadable(trained_mini, prepared_mini, tmp_path):
+def test_end_to_end_outputs_are_complete_consistent_and_reloadable(trained_mini, prepared_mini, capsys):
     import keras
     import matplotlib.image
 
@@ -198,21 +252,30 @@ def test_end_to_end_outputs_are_complete_consistent_and_reloadable(trained_mini,
     assert [metrics["per_class"][name]["support"] for name in dp.LABELS] == matrix.sum(axis=1).tolist()
     assert metrics["test_actors"] == json.loads((prepared_mini / "meta.json").read_text())["split"]["actors"]["test"]
     assert set(metrics["accuracy_by_gender"]) == {"male", "female"}
-    assert metrics["augmented_size"] == metrics["train_size"]  # one copy of each training file
+    assert metrics["augment_copies"] == 1 and metrics["test_time_augment"] is True
+    assert len(metrics["member_epochs"]) == mt.ENSEMBLE
     with open(trained_mini / "history.csv") as f:
         history = list(csv.DictReader(f))
-    assert len(history) == metrics["epochs_run"] and {"loss", "val_loss", "accuracy", "val_accuracy"} <= set(history[0])
+    assert len(history) == metrics["member_epochs"][0] and {"loss", "val_loss", "accuracy", "val_accuracy"} <= set(history[0])
 
     preprocessing = json.loads((trained_mini / "preprocessing.json").read_text())
     assert preprocessing["labels"] == list(dp.LABELS)
     assert dp.FeatureConfig.from_dict(preprocessing["feature_config"]) == dp.FeatureConfig()
+    assert preprocessing["test_time_augment"]["augment"]["copies"] == 1
     model = keras.models.load_model(trained_mini / "model.keras")
-    X_test = mt.apply_scaler(np.load(prepared_mini / "X_test.npy"), np.array(preprocessing["scaler_mean"], np.float32),
-                             np.array(preprocessing["scaler_scale"], np.float32))
-    predicted = model.predict(X_test, verbose=0).argmax(axis=1)
+    assert len(model.layers) == 1 + mt.ENSEMBLE + 1  # input, the members, their average
+
+    # predict.py, one file at a time with its own test-time copies, reproduces the test figures
+    with open(prepared_mini / "manifest.csv", newline="") as f:
+        test_paths = [row["path"] for row in csv.DictReader(f) if row["split"] == "test"]
+    assert predict.main([*test_paths, "--model-dir", str(trained_mini), "--json", "--jobs", "2"]) == 0
+    results = json.loads(capsys.readouterr().out)
+    predicted = [dp.LABELS.index(r["emotion"]) for r in results]
+    truth = [dp.LABELS.index(r["true_emotion"]) for r in results]
     from sklearn.metrics import confusion_matrix
 
-    np.testing.assert_array_equal(confusion_matrix(y_test, predicted, labels=range(8)), matrix)
+    assert truth == y_test.tolist()
+    np.testing.assert_array_equal(confusion_matrix(truth, predicted, labels=range(8)), matrix)
 
 
 def test_second_run_reuses_cached_augmentation_and_reproduces_metrics(trained_mini, prepared_mini, tmp_path, caplog):
@@ -221,9 +284,10 @@ def test_second_run_reuses_cached_augmentation_and_reproduces_metrics(trained_mi
     with caplog.at_level("INFO", logger="ser"):
         assert mt.main(["--data-dir", str(prepared_mini), "--out-dir", str(out), "--cache-dir", str(cache),
                         "--epochs", "4", "--augment-copies", "1", "--jobs", "1"]) == 0
-    train_size = json.loads((trained_mini / "metrics.json").read_text())["train_size"]
-    assert f"{train_size} already in" in caplog.text
-    assert len(list((cache / "augment").glob("*.npy"))) == train_size  # only training files were augmented
+    metrics = json.loads((trained_mini / "metrics.json").read_text())
+    files = metrics["train_size"] + metrics["val_size"] + metrics["test_size"]
+    assert f"augmenting {files} files x 1 copies: {files} already in" in caplog.text
+    assert len(list((cache / "augment").glob("*.npy"))) == files  # one cache entry per file
     first, second = (json.loads((d / "metrics.json").read_text()) for d in (trained_mini, out))
     for key in ("accuracy", "balanced_accuracy", "macro_f1", "confusion_matrix"):
         assert first[key] == second[key]

@@ -10,6 +10,7 @@ import pytest
 import soundfile as sf
 
 import data_preparation as dp
+import model_training as mt
 import predict
 from conftest import ROOT, speech_like, write_wav
 
@@ -64,6 +65,22 @@ def test_json_probabilities_sum_to_one_and_copies_agree(trained_mini, clips):
     reference = np.array(list(results[0]["probabilities"].values()))
     for other in results[1:]:
         assert np.abs(np.array(list(other["probabilities"].values())) - reference).max() < 0.05
+
+
+def test_test_time_copies_are_the_files_own_and_can_be_turned_off(trained_mini, clips):
+    preprocessing = predict.load_preprocessing(trained_mini)
+    augment, seed = preprocessing.test_time_augment
+    config, path = preprocessing.feature_config, clips["original"]
+    with_copies = predict.prediction_features(path, config, tta=(augment, seed)).rows
+    alone = predict.prediction_features(path, config).rows
+    assert with_copies.shape == (1, 1 + augment.copies, alone.shape[-1])
+    np.testing.assert_array_equal(with_copies[0, 0], alone[0, 0])
+    np.testing.assert_array_equal(with_copies[0, 1:], mt.augmented_copies(path, config, augment, seed))
+    code, out, err = run(path, "--json", "--no-test-time-augment", model_dir=trained_mini)
+    assert code == 0, err
+    code, out_tta, err = run(path, "--json", model_dir=trained_mini)
+    assert code == 0, err
+    assert json.loads(out)[0]["probabilities"] != json.loads(out_tta)[0]["probabilities"]
 
 
 def test_segments_of_a_long_recording(trained_mini, clips):
