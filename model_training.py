@@ -454,10 +454,13 @@ def actor_folds(rows: list[dict], folds: int, val_fraction: float, rng: np.rando
 def member_splits(rows: list[dict], split: Split, members: int, rng: np.random.Generator) -> list[Split]:
     """One split per ensemble member: member 0 keeps split.val; the others take the next actors of
     each sex (split.val's count, in an order drawn from rng) as validation and train on the rest of
-    train + val, so the ensemble as a whole learns from every non-test actor. Test is unchanged."""
+    train + val, so the ensemble as a whole learns from every non-test actor. Test is unchanged.
+    A split that shares actors between train and val (--split random) is kept for every member."""
     pool = np.concatenate([split.train, split.val])
     actors = np.array([int(rows[i]["actor"]) for i in pool])
     val_actors = {int(rows[i]["actor"]) for i in split.val}
+    if val_actors & {int(rows[i]["actor"]) for i in split.train}:
+        return [split] * members
     order = []  # per sex: this split's validation actors first, then the others shuffled
     for sex in (1, 0):
         first = sorted(a for a in val_actors if a % 2 == sex)
@@ -474,7 +477,7 @@ def member_splits(rows: list[dict], split: Split, members: int, rng: np.random.G
     return splits
 
 
-def test_views(X: np.ndarray, index: np.ndarray, X_aug, aug_owner, use_augmented: bool) -> np.ndarray:
+def evaluation_views(X: np.ndarray, index: np.ndarray, X_aug, aug_owner, use_augmented: bool) -> np.ndarray:
     """(views, len(index), n_features): the rows of X, then (with use_augmented) each augmented copy."""
     views = [X[index]]
     if use_augmented and X_aug is not None:
@@ -515,7 +518,7 @@ def train_and_evaluate(X, y, rows, split: Split, X_aug, y_aug, aug_owner, args, 
         networks.append(model)
         histories.append(history)
     model = average_models(networks)
-    views = test_views(X, split.test, X_aug, aug_owner, args.test_time_augment)
+    views = evaluation_views(X, split.test, X_aug, aug_owner, args.test_time_augment)
     probabilities = predict_views(model, scaled(views))
     metrics = evaluate(y[split.test], probabilities, [rows[i] for i in split.test])
     metrics["member_epochs"] = [len(h["loss"]) for h in histories]

@@ -10,8 +10,8 @@ Features are computed by data_preparation.extract_features with the feature conf
 model folder, scaled with the saved scaler and classified by the saved network, exactly as in
 training; if the model was evaluated with test-time augmentation, each file's augmented copies
 (the same ones, seeded by the file name) are classified too and the probabilities averaged
-(--no-test-time-augment: the file alone, about 5x faster). Files named like RAVDESS (03-01-05-...-12.wav) also show their true emotion, and the run
-ends with the accuracy over them.
+(--no-test-time-augment: the file alone, about 5x faster). Files named like RAVDESS
+(03-01-05-...-12.wav) also show their true emotion, and the run ends with the accuracy over them.
 
 Exit codes: 0 all files predicted; 1 some files could not be read (each named on stderr);
 2 the model folder is missing or incomplete, or there is no audio to predict.
@@ -230,7 +230,8 @@ def table(results: list[dict]) -> str:
     lines = []
     for r in results:
         ranked = sorted(r["probabilities"].items(), key=lambda kv: -kv[1])
-        line = f"{r['file']:<{width}}  {ranked[0][0]:<9} {ranked[0][1]:5.1%}   runner-up {ranked[1][0]:<9} {ranked[1][1]:5.1%}"
+        (best, p_best), (second, p_second) = ranked[:2]
+        line = f"{r['file']:<{width}}  {best:<9} {p_best:5.1%}   runner-up {second:<9} {p_second:5.1%}"
         if "true_emotion" in r:
             line += f"   true {r['true_emotion']}" + ("" if r["true_emotion"] == r["emotion"] else "  (wrong)")
         lines.append(line)

@@ -130,13 +130,13 @@ def test_without_test_time_augmentation_only_the_test_files_are_classified(monke
     np.testing.assert_allclose(probabilities, 3.0)
 
 
-def test_test_views_pair_each_row_with_its_own_copies():
+def test_evaluation_views_pair_each_row_with_its_own_copies():
     X = np.arange(5, dtype=np.float32)[:, None] * 10
     owner = np.array([4, 0, 2, 4, 0, 2])  # copies in any order
     X_aug = X[owner] + np.array([1, 1, 1, 2, 2, 2], np.float32)[:, None]
-    views = mt.test_views(X, np.array([4, 2]), X_aug, owner, True)
+    views = mt.evaluation_views(X, np.array([4, 2]), X_aug, owner, True)
     np.testing.assert_array_equal(views[:, :, 0], [[40, 20], [41, 21], [42, 22]])
-    assert mt.test_views(X, np.array([4, 2]), X_aug, owner, False).shape == (1, 2, 1)
+    assert mt.evaluation_views(X, np.array([4, 2]), X_aug, owner, False).shape == (1, 2, 1)
 
 
 def test_member_splits_rotate_validation_actors_through_every_non_test_actor():
@@ -154,6 +154,8 @@ def test_member_splits_rotate_validation_actors_through_every_non_test_actor():
             assert len(val) == len(val_sets[0]) and {a % 2 for a in val} == {0, 1}
         assert not (val_sets[0] & val_sets[1] or val_sets[0] & val_sets[2] or val_sets[1] & val_sets[2])
         assert set().union(*(set(actors[m.train]) for m in members)) == pool
+    shared = mt.Split(np.arange(0, 150), np.arange(150, 192), np.arange(192, 240))  # actors in train and val
+    assert all(m is shared for m in mt.member_splits(rows, shared, 3, rng))
 
 
 def test_scaler_standardises_training_rows():
@@ -256,7 +258,8 @@ def test_end_to_end_outputs_are_complete_consistent_and_reloadable(trained_mini,
     assert len(metrics["member_epochs"]) == mt.ENSEMBLE
     with open(trained_mini / "history.csv") as f:
         history = list(csv.DictReader(f))
-    assert len(history) == metrics["member_epochs"][0] and {"loss", "val_loss", "accuracy", "val_accuracy"} <= set(history[0])
+    assert len(history) == metrics["member_epochs"][0]
+    assert {"loss", "val_loss", "accuracy", "val_accuracy"} <= set(history[0])
 
     preprocessing = json.loads((trained_mini / "preprocessing.json").read_text())
     assert preprocessing["labels"] == list(dp.LABELS)
