@@ -1,8 +1,9 @@
 """Train, evaluate and save the emotion classifier on the arrays data_preparation.py wrote.
 
 Loads X/y and manifest.csv from --data-dir, scales the features (fitted on the training rows only),
-adds augmented copies of the training audio (noise, speed, pitch, time shift; passed through the
-same `extract_features` as preparation and cached on disk), trains ENSEMBLE residual Dense Keras
+makes augmented copies of the audio (noise, speed, pitch, time shift; passed through the same
+`extract_features` as preparation and cached on disk; a network trains only on copies of its own
+training files), trains ENSEMBLE residual Dense Keras
 networks, each early-stopped on other validation actors so that together they learn from every
 non-test actor, averages them, and evaluates once on the test actors: each test file and its
 augmented copies are classified and the probabilities averaged (predict.py does the same). Writes
@@ -55,7 +56,7 @@ PATIENCE = 25  # epochs without validation improvement before stopping
 LR_PATIENCE = 8  # epochs without improvement before halving the learning rate
 ENSEMBLE = 3  # networks averaged into model.keras, each early-stopped on other validation actors
 AUGMENT = True  # add augmented copies of the training audio
-AUGMENT_COPIES = 4  # augmented copies of each training file
+AUGMENT_COPIES = 4  # augmented copies of each file
 TEST_TIME_AUGMENT = True  # classify each test file and its augmented copies, average the probabilities
 NOISE_SNR_DB = (15.0, 30.0)  # additive Gaussian noise, signal-to-noise range
 SPEED_RANGE = (0.9, 1.1)  # tempo change (time stretch)
@@ -122,7 +123,7 @@ def load_prepared(data_dir: Path) -> Prepared:
 # ---------------------------------------------------------------------------------- augmentation
 @dataclasses.dataclass(frozen=True)
 class AugmentConfig:
-    """How augmented copies of training audio are made; part of their cache key."""
+    """How augmented copies of audio are made; part of their cache key and of preprocessing.json."""
 
     copies: int = AUGMENT_COPIES
     noise_snr_db: tuple[float, float] = NOISE_SNR_DB
@@ -130,6 +131,11 @@ class AugmentConfig:
     pitch_semitones: tuple[float, float] = PITCH_SEMITONES
     shift_fraction: float = SHIFT_FRACTION
     probability: float = AUGMENT_PROBABILITY
+
+    @classmethod
+    def from_dict(cls, values: dict) -> "AugmentConfig":
+        """Inverse of dataclasses.asdict after a JSON round trip (lists back to tuples)."""
+        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in values.items()})
 
 
 def augment_pipeline(config: AugmentConfig):
@@ -539,10 +545,10 @@ def augmentation_for(prepared: Prepared, rows: list[dict], y: np.ndarray, args):
     test rows for test-time augmentation), or Nones if off."""
     if not args.augment:
         return None, None, None
-    augment, owners = augment_config_from_args(args), np.arange(len(y))
-    X_aug, y_aug = augmented_rows([rows[i]["path"] for i in owners], y[owners], prepared.feature_config,
-                                           augment, args.seed, args.cache_dir, args.jobs)
-    return X_aug, y_aug, np.repeat(owners, augment.copies)
+    augment = augment_config_from_args(args)
+    X_aug, y_aug = augmented_rows([row["path"] for row in rows], y, prepared.feature_config, augment, args.seed,
+                                  args.cache_dir, args.jobs)
+    return X_aug, y_aug, np.repeat(np.arange(len(y)), augment.copies)
 
 
 def run_single(prepared: Prepared, args: argparse.Namespace) -> dict:

@@ -80,8 +80,7 @@ def load_preprocessing(model_dir: Path) -> Preprocessing:
         labels = tuple(record["labels"])
         tta = record["test_time_augment"]
         if tta is not None:
-            augment = {k: tuple(v) if isinstance(v, list) else v for k, v in tta["augment"].items()}
-            tta = (mt.AugmentConfig(**augment), int(tta["seed"]))
+            tta = (mt.AugmentConfig.from_dict(tta["augment"]), int(tta["seed"]))
     except ModelDirError:
         raise
     except (ValueError, KeyError, TypeError, dp.UserError) as err:
