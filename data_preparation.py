@@ -77,7 +77,7 @@ MANIFEST_COLUMNS = ("path", "split", "actor", "gender", "emotion", "intensity", 
 RAVDESS_NAME = re.compile(r"^(\d\d)-(\d\d)-(\d\d)-(\d\d)-(\d\d)-(\d\d)-(\d\d)\.wav$", re.IGNORECASE)
 MIN_SILENT_PEAK = 1e-4  # -80 dBFS: a file whose loudest sample is quieter than this is silent
 FORMAT_VERSION = 1  # bump when the layout of meta.json / the arrays changes
-FEATURE_VERSION = 3  # bump when extract_features changes: old arrays, caches and models are then refused
+FEATURE_VERSION = 4  # bump when extract_features changes: old arrays, caches and models are then refused
 
 log = logging.getLogger("ser")
 
@@ -251,12 +251,93 @@ def _pooled(name: str, rows: np.ndarray, stats: tuple[str, ...]) -> list[tuple[s
             for stat in stats]
 
 
+CONTOUR_SHAPE = ("max_position", "min_position", "up25", "up50", "up75", "up90", "rising", "curvature",
+                 "fit_error", "peaks_per_second", "peak_seconds", "peak_height", "rise_slope", "fall_slope")
+
+
+def _contour_shape(name: str, rows: np.ndarray, frames_per_second: float) -> list[tuple[str, np.ndarray]]:
+    """How each contour of rows (n_rows, n_frames) moves over time (after ComParE's functionals).
+
+    Relative positions of the maximum and minimum; the fraction of frames above 25/50/75/90 % of
+    the p1-p99 range ("up-level times") and of rising frames; curvature and residual of a quadratic
+    fit over time in [-0.5, 0.5]; peaks (local maxima above half the range) per second, their mean
+    spacing in seconds and mean height above the contour's mean (in ranges); mean rise and fall
+    per frame. One named block per functional, of length n_rows.
+    """
+    rows = np.atleast_2d(np.asarray(rows, dtype=np.float64))
+    if rows.shape[1] < 5:  # too few frames for a shape (e.g. hardly any voiced frame)
+        return [(f"{name}_{stat}", np.zeros(rows.shape[0])) for stat in CONTOUR_SHAPE]
+    n = rows.shape[1]
+    low, high = np.percentile(rows, [1, 99], axis=1)
+    span = np.maximum(high - low, 1e-6)
+    level = (rows - low[:, None]) / span[:, None]
+    time_axis = np.linspace(-0.5, 0.5, n)
+    design = np.stack([time_axis ** 2, time_axis, np.ones(n)], axis=1)
+    coefficients = np.linalg.lstsq(design, rows.T, rcond=None)[0]  # (3, n_rows)
+    residual = rows - (design @ coefficients).T
+    step = np.diff(rows, axis=1)
+    rising, falling = step > 0, step < 0
+    inner = rows[:, 1:-1]
+    peaks = (inner > rows[:, :-2]) & (inner >= rows[:, 2:]) & (level[:, 1:-1] > 0.5)
+    peak_count = peaks.sum(axis=1)
+    positions = np.arange(1, n - 1)
+    first = np.where(peaks, positions, n).min(axis=1)
+    last = np.where(peaks, positions, -1).max(axis=1)
+    peak_seconds = np.where(peak_count > 1, (last - first) / np.maximum(peak_count - 1, 1), 0) / frames_per_second
+    peak_height = np.where(peak_count > 0, (inner * peaks).sum(axis=1) / np.maximum(peak_count, 1)
+                           - rows.mean(axis=1), 0) / span
+    values = [rows.argmax(axis=1) / n, rows.argmin(axis=1) / n,
+              *[(level > threshold).mean(axis=1) for threshold in (0.25, 0.5, 0.75, 0.9)],
+              rising.mean(axis=1), coefficients[0], np.sqrt((residual ** 2).mean(axis=1)),
+              peak_count * frames_per_second / n, peak_seconds, peak_height,
+              (step * rising).sum(axis=1) / np.maximum(rising.sum(axis=1), 1),
+              -(step * falling).sum(axis=1) / np.maximum(falling.sum(axis=1), 1)]
+    return [(f"{name}_{stat}", value) for stat, value in zip(CONTOUR_SHAPE, values)]
+
+
+def _thirds(name: str, rows: np.ndarray) -> list[tuple[str, np.ndarray]]:
+    """Mean over the first, middle and last third of rows (n_rows, n_frames), relative to the mean
+    over all frames: where in the utterance a descriptor is high. One block per third."""
+    rows = np.atleast_2d(np.asarray(rows, dtype=np.float64))
+    if rows.shape[1] < 3:
+        return [(f"{name}_third{k}", np.zeros(rows.shape[0])) for k in (1, 2, 3)]
+    mean = rows.mean(axis=1)
+    return [(f"{name}_third{k}", rows[:, part].mean(axis=1) - mean)
+            for k, part in enumerate(np.array_split(np.arange(rows.shape[1]), 3), start=1)]
+
+
+MODULATION_HZ = ((0.5, 2.0), (2.0, 4.0), (4.0, 8.0), (8.0, 16.0))  # phrase, word, syllable, fast rates
+
+
+def _modulation_db(name: str, band_power: np.ndarray, frames_per_second: float) -> list[tuple[str, np.ndarray]]:
+    """Rhythm of each band of band_power (n_bands, n_frames): the share (dB) of its log-envelope's
+    modulation energy in each range of MODULATION_HZ. One block per range, of length n_bands."""
+    envelope = np.log(band_power + 1e-10)
+    envelope -= envelope.mean(axis=1, keepdims=True)
+    n = envelope.shape[1]
+    n_fft = max(256, 1 << int(np.ceil(np.log2(n))))
+    spectrum = np.abs(np.fft.rfft(envelope * np.hanning(n), n=n_fft, axis=1)) ** 2
+    rates = np.fft.rfftfreq(n_fft, 1 / frames_per_second)
+    energy = np.stack([spectrum[:, (rates >= low) & (rates < high)].sum(axis=1) for low, high in MODULATION_HZ]) + 1e-10
+    share_db = 10 * np.log10(energy / energy.sum(axis=0))
+    return [(f"{name}_{low:g}_{high:g}hz_db", values) for (low, high), values in zip(MODULATION_HZ, share_db)]
+
+
 @functools.lru_cache(maxsize=8)
 def _mel_filters(sample_rate: int, n_fft: int, n_mels: int) -> np.ndarray:
     """librosa's mel filter bank, built once per process."""
     import librosa
 
     return librosa.filters.mel(sr=sample_rate, n_fft=n_fft, n_mels=n_mels)
+
+
+@functools.lru_cache(maxsize=8)
+def _chroma_filters(sample_rate: int, n_fft: int) -> np.ndarray:
+    """librosa's chroma filter bank (A440 tuning), built once per process (chroma_stft rebuilds it
+    on every call, which costs more than applying it)."""
+    import librosa
+
+    return librosa.filters.chroma(sr=sample_rate, n_fft=n_fft, tuning=0.0)
 
 
 def _band_db(power: np.ndarray, freqs: np.ndarray, low: float, high: float, reduce=np.sum) -> np.ndarray:
@@ -290,7 +371,9 @@ def _full_feature_blocks(signal: np.ndarray, config: FeatureConfig) -> list[tupl
 
     Low-level descriptors per 10 ms frame (MFCC and their deltas, log-mel bands, spectral shape,
     chroma, energy, pitch, harmonicity), each summarised by statistics over the frames with sound
-    (or the voiced frames, for voice-quality descriptors), plus a few rhythm figures.
+    (or the voiced frames, for voice-quality descriptors); the movement over time of the energy,
+    8 coarse bands, MFCC 1-12, centroid, flux, alpha ratio and pitch (_contour_shape); plus a few
+    rhythm figures.
     """
     import librosa
 
@@ -343,7 +426,7 @@ def _full_feature_blocks(signal: np.ndarray, config: FeatureConfig) -> list[tupl
     unvoiced_frames = sound & ~voiced_frames
     voiced_frames = voiced_frames if voiced_frames.sum() >= 3 else sound
     unvoiced_frames = unvoiced_frames if unvoiced_frames.sum() >= 3 else sound
-    chroma = librosa.feature.chroma_stft(S=power, sr=sr, tuning=0.0)
+    chroma = librosa.util.normalize(_chroma_filters(sr, n_fft) @ power, norm=np.inf, axis=0)
     # voice quality between consecutive voiced pitch frames: period jitter and level shimmer
     steady = voiced[1:] & voiced[:-1]
     period = 1 / f0
@@ -357,6 +440,10 @@ def _full_feature_blocks(signal: np.ndarray, config: FeatureConfig) -> list[tupl
     onsets = librosa.onset.onset_detect(onset_envelope=librosa.onset.onset_strength(S=mel_db, sr=sr),
                                         sr=sr, hop_length=hop)
     seconds = len(signal) / sr
+    frames_per_second = sr / hop
+    band_edges = np.linspace(0, config.n_mels, 9).astype(int)[:-1]  # 8 coarse bands of the mel spectrum
+    band_power = np.add.reduceat(librosa.db_to_power(mel_db), band_edges, axis=0)  # with mel_db's 80 dB floor
+    band_db = 10 * np.log10(band_power + 1e-10)
     shape = ("mean", "std", "p10", "p50", "p90", "slope", "p25", "p75", "skew", "kurtosis", "range")
     spread = ("mean", "std", "p10", "p50", "p90")
     return (
@@ -381,6 +468,17 @@ def _full_feature_blocks(signal: np.ndarray, config: FeatureConfig) -> list[tupl
         + _pooled("jitter_log", jitter, ("mean", "std"))
         + _pooled("shimmer_db", shimmer, ("mean", "std"))
         + _pooled("harmonicity_db", harmonicity, ("mean", "std", "p50"))
+        + _contour_shape("energy_db", rms_db, frames_per_second)
+        + _contour_shape("band_db", band_db, frames_per_second)
+        + _contour_shape(f"mfcc_1_{min(12, config.n_mfcc - 1)}", mfcc[1:13, sound], frames_per_second)
+        + _contour_shape("centroid_flux_alpha", np.vstack([spectral[0], spectral_balance[:2]])[:, sound],
+                         frames_per_second)
+        + _contour_shape("pitch_st", semitones, frames_per_second / 2)
+        + _thirds(f"mfcc_0_{min(20, config.n_mfcc) - 1}", mfcc[:20, sound])
+        + _thirds("energy_db", rms_db[sound])
+        + _thirds("pitch_st", semitones)
+        + _thirds("centroid", spectral[0, sound])
+        + _modulation_db("band_modulation", band_power, frames_per_second)
         + [("voiced_fraction", np.array([voiced.mean()])),
            ("voiced_segments_per_second", np.array([len(voiced_seconds) / seconds])),
            ("voiced_segment_log_seconds", np.array([np.log(voiced_seconds.mean() + 1e-3) if has_segments else 0.0])),

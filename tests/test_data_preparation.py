@@ -156,6 +156,43 @@ def test_pooled_statistics_match_their_definitions():
     assert all(np.isfinite(v).all() and v.shape == (2,) for v in empty.values())
 
 
+def test_contour_shape_matches_its_definitions():
+    frames_per_second = 100.0
+    t = np.arange(300) / frames_per_second  # 3 s
+    contours = np.stack([np.linspace(0, 1, 300),  # rising ramp
+                         np.sin(2 * np.pi * 2.0 * t),  # 2 peaks per second, 0.5 s apart
+                         (t - 1.5) ** 2])  # valley in the middle: positive curvature
+    shape = dict(dp._contour_shape("c", contours, frames_per_second))
+    assert set(shape) == {f"c_{stat}" for stat in dp.CONTOUR_SHAPE}
+    ramp, sine, valley = np.stack([shape[f"c_{stat}"] for stat in dp.CONTOUR_SHAPE], axis=1)
+    named = lambda values: dict(zip(dp.CONTOUR_SHAPE, values))
+    ramp, sine, valley = named(ramp), named(sine), named(valley)
+    assert ramp["max_position"] > 0.99 and ramp["min_position"] == 0 and ramp["rising"] > 0.99
+    np.testing.assert_allclose([ramp[f"up{q}"] for q in (25, 50, 75, 90)], [0.75, 0.5, 0.25, 0.1], atol=0.02)
+    assert abs(ramp["curvature"]) < 1e-9 and ramp["fit_error"] < 1e-9 and ramp["peaks_per_second"] == 0
+    np.testing.assert_allclose(ramp["rise_slope"], 1 / 299)
+    np.testing.assert_allclose([sine["peaks_per_second"], sine["peak_seconds"]], [2.0, 0.5], rtol=0.02)
+    assert sine["peak_height"] > 0.4 and sine["fit_error"] > 0.5
+    assert valley["curvature"] > 0 and 0.45 < valley["min_position"] < 0.55 and valley["fit_error"] < 1e-9
+    too_short = dict(dp._contour_shape("v", np.zeros((1, 3)), frames_per_second))  # e.g. hardly any voicing
+    assert all(np.array_equal(value, [0.0]) for value in too_short.values())
+
+
+def test_thirds_and_modulation_follow_the_contour():
+    ramp = np.linspace(0, 3, 300)
+    thirds = dict(dp._thirds("r", ramp))
+    np.testing.assert_allclose([thirds[f"r_third{k}"][0] for k in (1, 2, 3)], [-1, 0, 1], atol=0.01)
+    frames_per_second = 100.0
+    t = np.arange(200) / frames_per_second
+    syllables = np.exp(np.stack([np.sin(2 * np.pi * 5 * t), np.sin(2 * np.pi * 1 * t)]))  # 5 Hz and 1 Hz envelopes
+    share = dict(dp._modulation_db("m", syllables, frames_per_second))
+    ranges = [f"m_{low:g}_{high:g}hz_db" for low, high in dp.MODULATION_HZ]
+    assert ranges == list(share) and all(share[r].shape == (2,) for r in ranges)
+    by_range = np.stack([share[r] for r in ranges], axis=1)  # (bands, ranges)
+    assert ranges[by_range[0].argmax()] == "m_4_8hz_db" and ranges[by_range[1].argmax()] == "m_0.5_2hz_db"
+    assert by_range.max(axis=1).min() > -1  # the dominant range holds most of the energy
+
+
 def test_harmonicity_is_high_for_a_steady_vowel_and_low_for_noise():
     sr, hop, frame_length = 16000, 320, 1024
     t = np.arange(sr) / sr
