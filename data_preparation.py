@@ -371,9 +371,9 @@ def _full_feature_blocks(signal: np.ndarray, config: FeatureConfig) -> list[tupl
 
     Low-level descriptors per 10 ms frame (MFCC and their deltas, log-mel bands, spectral shape,
     chroma, energy, pitch, harmonicity), each summarised by statistics over the frames with sound
-    (or the voiced frames, for voice-quality descriptors); the movement over time of the energy,
-    8 coarse bands, MFCC 1-12, centroid, flux, alpha ratio and pitch (_contour_shape); plus a few
-    rhythm figures.
+    (or the voiced frames, for voice-quality descriptors); how the energy, 8 coarse mel bands,
+    MFCC 1-12, centroid, flux, alpha ratio and pitch move over the utterance (_contour_shape,
+    _thirds); the bands' envelope modulation (_modulation_db); plus a few rhythm figures.
     """
     import librosa
 
