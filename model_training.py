@@ -3,11 +3,10 @@
 Loads X/y and manifest.csv from --data-dir, scales the features (fitted on the training rows only),
 makes augmented copies of the audio (noise, speed, pitch, time shift; passed through the same
 `extract_features` as preparation and cached on disk; a network trains only on copies of its own
-training files), trains ENSEMBLE residual Dense Keras
-networks, each early-stopped on other validation actors so that together they learn from every
-non-test actor, averages them, and evaluates once on the test actors: each test file and its
-augmented copies are classified and the probabilities averaged (predict.py does the same). Writes
-to --out-dir:
+training files), trains ENSEMBLE residual Dense Keras networks, each early-stopped on other
+validation actors so that together they learn from every non-test actor, averages them, and
+evaluates once on the test actors: each test file and its augmented copies are classified and the
+probabilities averaged (predict.py does the same). Writes to --out-dir:
 
     model.keras                the trained network (ENSEMBLE members, averaged)
     preprocessing.json         scaler, labels, feature and augmentation config: what predict.py needs besides the model

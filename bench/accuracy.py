@@ -5,7 +5,7 @@ MFCC-40-mean baseline), then model_training.py --folds 6 for each pipeline (test
 ..., 21-24) over the given seeds, and prints per fold and mean ± std of balanced accuracy (UAR),
 accuracy and macro F1 with the wall time of each step. Nothing here is a timed test.
 
-    python bench/accuracy.py --data-dir ../ravdess/Audio_Speech_Actors_01-24   # the README's table (~75 min)
+    python bench/accuracy.py --data-dir ../ravdess/Audio_Speech_Actors_01-24   # the README's table (~85 min)
     python bench/accuracy.py --seeds 42 --pipelines default            # one seed, default pipeline only
     python bench/accuracy.py --train-args --no-augment                # extra model_training.py flags
 """
@@ -24,7 +24,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 DATA_DIR = "../ravdess/Audio_Speech_Actors_01-24"
 WORK_DIR = "bench/work"  # prepared arrays, caches and results of each pipeline (git-ignored)
-SEEDS = (1, 2, 3)  # the README's table; each seed is a full 6-fold run (~13 min here)
+SEEDS = (1, 2, 3)  # the README's table; each seed is a full 6-fold run (~15 min here)
 FOLDS = 6
 PIPELINES = {  # name -> data_preparation.py flags
     "default": [],

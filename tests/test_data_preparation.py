@@ -164,9 +164,8 @@ def test_contour_shape_matches_its_definitions():
                          (t - 1.5) ** 2])  # valley in the middle: positive curvature
     shape = dict(dp._contour_shape("c", contours, frames_per_second))
     assert set(shape) == {f"c_{stat}" for stat in dp.CONTOUR_SHAPE}
-    ramp, sine, valley = np.stack([shape[f"c_{stat}"] for stat in dp.CONTOUR_SHAPE], axis=1)
-    named = lambda values: dict(zip(dp.CONTOUR_SHAPE, values))
-    ramp, sine, valley = named(ramp), named(sine), named(valley)
+    ramp, sine, valley = (dict(zip(dp.CONTOUR_SHAPE, row))
+                          for row in np.stack([shape[f"c_{stat}"] for stat in dp.CONTOUR_SHAPE], axis=1))
     assert ramp["max_position"] > 0.99 and ramp["min_position"] == 0 and ramp["rising"] > 0.99
     np.testing.assert_allclose([ramp[f"up{q}"] for q in (25, 50, 75, 90)], [0.75, 0.5, 0.25, 0.1], atol=0.02)
     assert abs(ramp["curvature"]) < 1e-9 and ramp["fit_error"] < 1e-9 and ramp["peaks_per_second"] == 0
