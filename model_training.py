@@ -57,6 +57,8 @@ ENSEMBLE = 3  # networks averaged into model.keras, each early-stopped on other 
 AUGMENT = True  # add augmented copies of the training audio
 AUGMENT_COPIES = 4  # augmented copies of each file
 TEST_TIME_AUGMENT = True  # classify each test file and its augmented copies, average the probabilities
+UNIFORM_PRIOR = True  # divide the probabilities by each emotion's share of the training files (neutral has half
+#                       the files of the others): the decision that maximises balanced accuracy
 NOISE_SNR_DB = (15.0, 30.0)  # additive Gaussian noise, signal-to-noise range
 SPEED_RANGE = (0.9, 1.1)  # tempo change (time stretch)
 PITCH_SEMITONES = (-2.0, 2.0)
@@ -67,7 +69,7 @@ SEED = 42
 JOBS = -1  # worker processes for augmentation; -1 = all cores
 # ----------------------------------------------------------------------------------------------
 
-PREPROCESSING_VERSION = 2
+PREPROCESSING_VERSION = 3
 
 log = logging.getLogger("ser")
 
@@ -405,17 +407,20 @@ def save_model(model, path: Path) -> None:
         Path(tmp).unlink(missing_ok=True)
 
 
-def preprocessing_record(mean: np.ndarray, scale: np.ndarray, prepared: Prepared, args) -> dict:
+def preprocessing_record(mean: np.ndarray, scale: np.ndarray, prior: np.ndarray | None, prepared: Prepared,
+                         args) -> dict:
     """Everything besides the network that predict.py needs, as plain numbers (no pickle).
 
-    test_time_augment holds the augmentation config and seed of the test-time copies, or None."""
+    test_time_augment holds the augmentation config and seed of the test-time copies, or None;
+    class_prior the training share of each emotion the probabilities are divided by, or None."""
     tta = None
     if args.augment and args.test_time_augment:
         tta = {"augment": dataclasses.asdict(augment_config_from_args(args)), "seed": args.seed}
     return {"version": PREPROCESSING_VERSION, "labels": list(dp.LABELS),
             "feature_config": prepared.feature_config.to_dict(),
             "feature_names": prepared.meta["feature_names"],
-            "scaler_mean": mean.tolist(), "scaler_scale": scale.tolist(), "test_time_augment": tta}
+            "scaler_mean": mean.tolist(), "scaler_scale": scale.tolist(), "test_time_augment": tta,
+            "class_prior": None if prior is None else prior.tolist()}
 
 
 # ---------------------------------------------------------------------------------- training runs
@@ -499,6 +504,22 @@ def predict_views(model, views: np.ndarray) -> np.ndarray:
     return probabilities.reshape(n_views, n_rows, -1).mean(axis=0)
 
 
+def class_prior(y_train: np.ndarray, n_classes: int = len(dp.LABELS)) -> np.ndarray:
+    """(n_classes,) each emotion's share of the training labels; an absent emotion counts as one file."""
+    counts = np.maximum(np.bincount(y_train, minlength=n_classes), 1).astype(np.float64)
+    return counts / counts.sum()
+
+
+def with_uniform_prior(probabilities: np.ndarray, prior: np.ndarray | None) -> np.ndarray:
+    """(n, n_classes) probabilities as if every emotion were equally likely: p(emotion | x) / prior,
+    renormalised. The networks learn the training shares (RAVDESS has half as many neutral files);
+    dividing them out is the decision that maximises balanced accuracy. None: unchanged."""
+    if prior is None:
+        return probabilities
+    weighted = probabilities / prior
+    return weighted / weighted.sum(axis=1, keepdims=True)
+
+
 def train_and_evaluate(X, y, rows, split: Split, X_aug, y_aug, aug_owner, args, rng: np.random.Generator,
                        verbose: int = 2):
     """Fit the scaler and ENSEMBLE networks on the non-test rows (+ their augmented copies); evaluate
@@ -506,10 +527,12 @@ def train_and_evaluate(X, y, rows, split: Split, X_aug, y_aug, aug_owner, args, 
 
     X_aug/y_aug are augmented rows and aug_owner[i] the row of X they were made from; a member trains
     only on copies of its own training rows. The scaler is fitted on the rows the members train on.
+    With UNIFORM_PRIOR the probabilities are divided by the class shares of those rows (metrics["class_prior"]).
     Returns (model, mean, scale, history of member 0, metrics, probabilities).
     """
     members = member_splits(rows, split, args.ensemble, rng)
-    mean, scale = fit_scaler(X[np.unique(np.concatenate([m.train for m in members]))])
+    trained = np.unique(np.concatenate([m.train for m in members]))
+    mean, scale = fit_scaler(X[trained])
     scaled = lambda part: apply_scaler(part, mean, scale)  # noqa: E731
     networks, histories = [], []
     for number, member in enumerate(members):
@@ -524,8 +547,10 @@ def train_and_evaluate(X, y, rows, split: Split, X_aug, y_aug, aug_owner, args, 
         histories.append(history)
     model = average_models(networks)
     views = evaluation_views(X, split.test, X_aug, aug_owner, args.test_time_augment)
-    probabilities = predict_views(model, scaled(views))
+    prior = class_prior(y[trained]) if args.uniform_prior else None
+    probabilities = with_uniform_prior(predict_views(model, scaled(views)), prior)
     metrics = evaluate(y[split.test], probabilities, [rows[i] for i in split.test])
+    metrics["class_prior"] = None if prior is None else prior.tolist()
     metrics["member_epochs"] = [len(h["loss"]) for h in histories]
     return model, mean, scale, histories[0], metrics, probabilities
 
@@ -570,7 +595,8 @@ def run_single(prepared: Prepared, args: argparse.Namespace) -> dict:
                     "seed": args.seed, "ensemble": args.ensemble})
     out = args.out_dir
     save_model(model, out / "model.keras")
-    dp.write_json(out / "preprocessing.json", preprocessing_record(mean, scale, prepared, args))
+    prior = None if metrics["class_prior"] is None else np.array(metrics["class_prior"])
+    dp.write_json(out / "preprocessing.json", preprocessing_record(mean, scale, prior, prepared, args))
     dp.write_json(out / "metrics.json", metrics)
     report = classification_report_text(y[split.test], probabilities)
     dp.atomic_write(out / "classification_report.txt", lambda f: f.write(report.encode()))
@@ -665,6 +691,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--augment-probability", type=float, default=AUGMENT_PROBABILITY)
     p.add_argument("--test-time-augment", action=argparse.BooleanOptionalAction, default=TEST_TIME_AUGMENT,
                    help="average each test file's prediction over it and its augmented copies")
+    p.add_argument("--uniform-prior", action=argparse.BooleanOptionalAction, default=UNIFORM_PRIOR,
+                   help="divide the probabilities by each emotion's share of the training files")
     p.add_argument("--folds", type=int, default=FOLDS, help="K-fold cross-validation by actor (0: off)")
     p.add_argument("--seed", type=int, default=SEED)
     p.add_argument("--jobs", type=int, default=JOBS, help="worker processes for augmentation")

@@ -59,6 +59,7 @@ class Preprocessing:
     mean: np.ndarray
     scale: np.ndarray
     test_time_augment: tuple[mt.AugmentConfig, int] | None  # (augmentation, seed) of the test-time copies
+    class_prior: np.ndarray | None  # training share of each emotion, divided out of the probabilities
 
 
 def load_preprocessing(model_dir: Path) -> Preprocessing:
@@ -81,6 +82,7 @@ def load_preprocessing(model_dir: Path) -> Preprocessing:
         tta = record["test_time_augment"]
         if tta is not None:
             tta = (mt.AugmentConfig.from_dict(tta["augment"]), int(tta["seed"]))
+        prior = None if record["class_prior"] is None else np.asarray(record["class_prior"], dtype=np.float64)
     except ModelDirError:
         raise
     except (ValueError, KeyError, TypeError, dp.UserError) as err:
@@ -88,7 +90,9 @@ def load_preprocessing(model_dir: Path) -> Preprocessing:
                             f"({err}); {hint}") from None
     if not (len(mean) == len(scale) == len(record.get("feature_names", mean))):
         raise ModelDirError(f"{model_dir}/preprocessing.json: scaler and feature names disagree; {hint}")
-    return Preprocessing(labels, config, mean, scale, tta)
+    if prior is not None and (prior.shape != (len(labels),) or not (prior > 0).all()):
+        raise ModelDirError(f"{model_dir}/preprocessing.json: class_prior does not fit the {len(labels)} labels; {hint}")
+    return Preprocessing(labels, config, mean, scale, tta, prior)
 
 
 def load_network(model_dir: Path, n_features: int, n_labels: int):
@@ -296,7 +300,9 @@ def main(argv=None) -> int:
             log.error("%s", err)
             return 2
         views = np.concatenate([item.rows for item in usable]).transpose(1, 0, 2)  # (views, windows, features)
-        probabilities = mt.predict_views(model, mt.apply_scaler(views, preprocessing.mean, preprocessing.scale))
+        probabilities = mt.with_uniform_prior(
+            mt.predict_views(model, mt.apply_scaler(views, preprocessing.mean, preprocessing.scale)),
+            preprocessing.class_prior)
         results = predictions(usable, probabilities, preprocessing.labels)
         print(json.dumps(results, indent=2) if args.json else table(results))
         if (line := accuracy_line(results)) is not None:

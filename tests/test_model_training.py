@@ -103,11 +103,16 @@ def test_scaler_members_and_test_time_views_never_touch_test_rows(monkeypatch, e
         seen["val"].append(X_val.copy())
         return FakeModel(), {"loss": [1.0]}
 
+    def keep_probabilities(probabilities, prior):  # FakeModel's outputs are not probabilities
+        seen["prior"] = prior
+        return probabilities
+
     monkeypatch.setattr(mt, "fit_scaler", fake_scaler)
     monkeypatch.setattr(mt, "train_network", fake_train)
     monkeypatch.setattr(mt, "average_models", lambda models: models[0])
-    *_, probabilities = mt.train_and_evaluate(X, y, rows, split, X_aug, y[owner], owner,
-                                             flow_args(ensemble=ensemble), np.random.default_rng(0))
+    monkeypatch.setattr(mt, "with_uniform_prior", keep_probabilities)
+    *_, metrics, probabilities = mt.train_and_evaluate(X, y, rows, split, X_aug, y[owner], owner,
+                                                       flow_args(ensemble=ensemble), np.random.default_rng(0))
     assert len(seen["train"]) == ensemble
     for X_train, X_val in zip(seen["train"], seen["val"]):
         assert set(np.unique(X_train)) <= {1.0, 1.5, 1.25, 2.0, 2.5, 2.25}  # no test row, no test copy
@@ -118,6 +123,8 @@ def test_scaler_members_and_test_time_views_never_touch_test_rows(monkeypatch, e
         assert set(np.unique(seen["train"][0])) == {1.0, 1.5, 1.25}
     else:  # the members train on every non-test actor, and the scaler sees those rows
         assert len(seen["scaler"]) == 8 and set(np.unique(seen["scaler"])) == {1.0, 2.0}
+    # the prior comes from the trained rows' labels (0-5, or 0-7 with the val actors), not the test rows' (0-3)
+    assert metrics["class_prior"] == pytest.approx([1 / 8] * 8) and seen["prior"].tolist() == metrics["class_prior"]
     np.testing.assert_allclose(probabilities, (3.0 + 3.5 + 3.25) / 3)  # test file and its 2 copies, averaged
 
 
@@ -126,8 +133,21 @@ def test_without_test_time_augmentation_only_the_test_files_are_classified(monke
     monkeypatch.setattr(mt, "fit_scaler", lambda X_train: (np.zeros(4, np.float32), np.ones(4, np.float32)))
     monkeypatch.setattr(mt, "train_network", lambda *args, **kwargs: (FakeModel(), {"loss": [1.0]}))
     *_, probabilities = mt.train_and_evaluate(X, y, rows, split, X_aug, y[owner], owner,
-                                             flow_args(ensemble=1, test_time_augment=False), np.random.default_rng(0))
+                                             flow_args(ensemble=1, test_time_augment=False, uniform_prior=False),
+                                             np.random.default_rng(0))
     np.testing.assert_allclose(probabilities, 3.0)
+
+
+def test_uniform_prior_divides_out_the_training_shares():
+    y_train = np.array([0] * 2 + [1] * 4 + [2] * 4)  # neutral half as frequent; classes 3-7 absent
+    prior = mt.class_prior(y_train, 8)
+    assert prior.sum() == pytest.approx(1) and prior[0] == pytest.approx(prior[1] / 2) and prior[3] == prior[0] / 2
+    probabilities = np.array([[0.30, 0.40, 0.30, 0, 0, 0, 0, 0], [0.1, 0.1, 0.8, 0, 0, 0, 0, 0]])
+    adjusted = mt.with_uniform_prior(probabilities, prior)
+    np.testing.assert_allclose(adjusted.sum(axis=1), 1)
+    assert adjusted[0].argmax() == 0  # 0.30 / 2 beats 0.40 / 4: neutral wins once the shares are divided out
+    np.testing.assert_allclose(adjusted[1, :3], [0.2, 0.1, 0.8] / np.float64(1.1))
+    assert mt.with_uniform_prior(probabilities, None) is probabilities
 
 
 def test_evaluation_views_pair_each_row_with_its_own_copies():
@@ -265,6 +285,9 @@ def test_end_to_end_outputs_are_complete_consistent_and_reloadable(trained_mini,
     assert preprocessing["labels"] == list(dp.LABELS)
     assert dp.FeatureConfig.from_dict(preprocessing["feature_config"]) == dp.FeatureConfig()
     assert preprocessing["test_time_augment"]["augment"]["copies"] == 1
+    trained_labels = np.concatenate([np.load(prepared_mini / "y_train.npy"), np.load(prepared_mini / "y_val.npy")])
+    np.testing.assert_allclose(preprocessing["class_prior"], np.bincount(trained_labels, minlength=8) / len(trained_labels))
+    assert preprocessing["class_prior"][0] < min(preprocessing["class_prior"][1:])  # neutral: normal intensity only
     model = keras.models.load_model(trained_mini / "model.keras")
     assert len(model.layers) == 1 + mt.ENSEMBLE + 1  # input, the members, their average
 

@@ -128,6 +128,10 @@ def test_model_folder_from_another_version_exits_2(trained_mini, tmp_path):
     (folder / "preprocessing.json").write_text(json.dumps(record | {"feature_config": {"n_mfcc": 13}}))
     with pytest.raises(predict.ModelDirError, match="another feature config"):
         predict.load_preprocessing(folder)
+    for prior in ([0.5, 0.5], [0.0] + [1 / 7] * 7):
+        (folder / "preprocessing.json").write_text(json.dumps(record | {"class_prior": prior}))
+        with pytest.raises(predict.ModelDirError, match="class_prior does not fit the 8 labels"):
+            predict.load_preprocessing(folder)
     (folder / "preprocessing.json").write_text(json.dumps(record))
     (folder / "model.keras").write_bytes(b"garbage")
     with pytest.raises(predict.ModelDirError, match="cannot be loaded"):
