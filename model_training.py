@@ -6,10 +6,11 @@ makes augmented copies of the audio (noise, speed, pitch, time shift; passed thr
 training files), trains ENSEMBLE residual Dense Keras networks, each early-stopped on other
 validation actors so that together they learn from every non-test actor, averages them, and
 evaluates once on the test actors: each test file and its augmented copies are classified and the
-probabilities averaged (predict.py does the same). Writes to --out-dir:
+probabilities averaged, then divided by each emotion's share of the training files, the decision that
+maximises balanced accuracy (predict.py does the same). Writes to --out-dir:
 
     model.keras                the trained network (ENSEMBLE members, averaged)
-    preprocessing.json         scaler, labels, feature and augmentation config: what predict.py needs besides the model
+    preprocessing.json         scaler, labels, class prior, feature and augmentation config: what predict.py needs
     metrics.json               accuracy, balanced accuracy, F1, per class / actor / sex / intensity
     classification_report.txt, history.csv, confusion_matrix.png, training_curves.png
 

@@ -10,7 +10,8 @@ Features are computed by data_preparation.extract_features with the feature conf
 model folder, scaled with the saved scaler and classified by the saved network, exactly as in
 training; if the model was evaluated with test-time augmentation, each file's augmented copies
 (the same ones, seeded by the file name) are classified too and the probabilities averaged
-(--no-test-time-augment: the file alone, about 5x faster). Files named like RAVDESS
+(--no-test-time-augment: the file alone, about 5x faster); then, as in training, the
+probabilities are divided by each emotion's share of the training files (uniform prior). Files named like RAVDESS
 (03-01-05-...-12.wav) also show their true emotion, and the run ends with the accuracy over them.
 
 Exit codes: 0 all files predicted; 1 some files could not be read (each named on stderr);
