@@ -92,7 +92,8 @@ def load_preprocessing(model_dir: Path) -> Preprocessing:
     if not (len(mean) == len(scale) == len(record.get("feature_names", mean))):
         raise ModelDirError(f"{model_dir}/preprocessing.json: scaler and feature names disagree; {hint}")
     if prior is not None and (prior.shape != (len(labels),) or not (prior > 0).all()):
-        raise ModelDirError(f"{model_dir}/preprocessing.json: class_prior does not fit the {len(labels)} labels; {hint}")
+        raise ModelDirError(f"{model_dir}/preprocessing.json: class_prior does not fit the {len(labels)} labels; "
+                            f"{hint}")
     return Preprocessing(labels, config, mean, scale, tta, prior)
 
 

@@ -286,7 +286,8 @@ def test_end_to_end_outputs_are_complete_consistent_and_reloadable(trained_mini,
     assert dp.FeatureConfig.from_dict(preprocessing["feature_config"]) == dp.FeatureConfig()
     assert preprocessing["test_time_augment"]["augment"]["copies"] == 1
     trained_labels = np.concatenate([np.load(prepared_mini / "y_train.npy"), np.load(prepared_mini / "y_val.npy")])
-    np.testing.assert_allclose(preprocessing["class_prior"], np.bincount(trained_labels, minlength=8) / len(trained_labels))
+    np.testing.assert_allclose(preprocessing["class_prior"],
+                               np.bincount(trained_labels, minlength=8) / len(trained_labels))
     assert preprocessing["class_prior"][0] < min(preprocessing["class_prior"][1:])  # neutral: normal intensity only
     model = keras.models.load_model(trained_mini / "model.keras")
     assert len(model.layers) == 1 + mt.ENSEMBLE + 1  # input, the members, their average
