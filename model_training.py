@@ -408,7 +408,7 @@ def save_model(model, path: Path) -> None:
         Path(tmp).unlink(missing_ok=True)
 
 
-def preprocessing_record(mean: np.ndarray, scale: np.ndarray, prior: np.ndarray | None, prepared: Prepared,
+def preprocessing_record(mean: np.ndarray, scale: np.ndarray, class_prior: list[float] | None, prepared: Prepared,
                          args) -> dict:
     """Everything besides the network that predict.py needs, as plain numbers (no pickle).
 
@@ -421,7 +421,7 @@ def preprocessing_record(mean: np.ndarray, scale: np.ndarray, prior: np.ndarray 
             "feature_config": prepared.feature_config.to_dict(),
             "feature_names": prepared.meta["feature_names"],
             "scaler_mean": mean.tolist(), "scaler_scale": scale.tolist(), "test_time_augment": tta,
-            "class_prior": None if prior is None else prior.tolist()}
+            "class_prior": class_prior}
 
 
 # ---------------------------------------------------------------------------------- training runs
@@ -498,13 +498,6 @@ def evaluation_views(X: np.ndarray, index: np.ndarray, X_aug, aug_owner, use_aug
     return np.stack(views)
 
 
-def predict_views(model, views: np.ndarray) -> np.ndarray:
-    """Softmax outputs (n, n_classes) averaged over the views (views, n, n_features) of each row."""
-    n_views, n_rows, n_features = views.shape
-    probabilities = model.predict(views.reshape(-1, n_features), batch_size=256, verbose=0)
-    return probabilities.reshape(n_views, n_rows, -1).mean(axis=0)
-
-
 def class_prior(y_train: np.ndarray, n_classes: int = len(dp.LABELS)) -> np.ndarray:
     """(n_classes,) each emotion's share of the training labels; an absent emotion counts as one file."""
     counts = np.maximum(np.bincount(y_train, minlength=n_classes), 1).astype(np.float64)
@@ -519,6 +512,14 @@ def with_uniform_prior(probabilities: np.ndarray, prior: np.ndarray | None) -> n
         return probabilities
     weighted = probabilities / prior
     return weighted / weighted.sum(axis=1, keepdims=True)
+
+
+def predict_views(model, views: np.ndarray, prior: np.ndarray | None = None) -> np.ndarray:
+    """Softmax outputs (n, n_classes) averaged over the views (views, n, n_features) of each row, then
+    with_uniform_prior(prior): how both the evaluation and predict.py turn features into probabilities."""
+    n_views, n_rows, n_features = views.shape
+    probabilities = model.predict(views.reshape(-1, n_features), batch_size=256, verbose=0)
+    return with_uniform_prior(probabilities.reshape(n_views, n_rows, -1).mean(axis=0), prior)
 
 
 def train_and_evaluate(X, y, rows, split: Split, X_aug, y_aug, aug_owner, args, rng: np.random.Generator,
@@ -549,7 +550,7 @@ def train_and_evaluate(X, y, rows, split: Split, X_aug, y_aug, aug_owner, args, 
     model = average_models(networks)
     views = evaluation_views(X, split.test, X_aug, aug_owner, args.test_time_augment)
     prior = class_prior(y[trained]) if args.uniform_prior else None
-    probabilities = with_uniform_prior(predict_views(model, scaled(views)), prior)
+    probabilities = predict_views(model, scaled(views), prior)
     metrics = evaluate(y[split.test], probabilities, [rows[i] for i in split.test])
     metrics["class_prior"] = None if prior is None else prior.tolist()
     metrics["member_epochs"] = [len(h["loss"]) for h in histories]
@@ -596,8 +597,7 @@ def run_single(prepared: Prepared, args: argparse.Namespace) -> dict:
                     "seed": args.seed, "ensemble": args.ensemble})
     out = args.out_dir
     save_model(model, out / "model.keras")
-    prior = None if metrics["class_prior"] is None else np.array(metrics["class_prior"])
-    dp.write_json(out / "preprocessing.json", preprocessing_record(mean, scale, prior, prepared, args))
+    dp.write_json(out / "preprocessing.json", preprocessing_record(mean, scale, metrics["class_prior"], prepared, args))
     dp.write_json(out / "metrics.json", metrics)
     report = classification_report_text(y[split.test], probabilities)
     dp.atomic_write(out / "classification_report.txt", lambda f: f.write(report.encode()))

@@ -302,9 +302,8 @@ def main(argv=None) -> int:
             log.error("%s", err)
             return 2
         views = np.concatenate([item.rows for item in usable]).transpose(1, 0, 2)  # (views, windows, features)
-        probabilities = mt.with_uniform_prior(
-            mt.predict_views(model, mt.apply_scaler(views, preprocessing.mean, preprocessing.scale)),
-            preprocessing.class_prior)
+        probabilities = mt.predict_views(model, mt.apply_scaler(views, preprocessing.mean, preprocessing.scale),
+                                         preprocessing.class_prior)
         results = predictions(usable, probabilities, preprocessing.labels)
         print(json.dumps(results, indent=2) if args.json else table(results))
         if (line := accuracy_line(results)) is not None:
