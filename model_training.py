@@ -370,20 +370,23 @@ def plot_confusion(matrix: np.ndarray, path: Path, title: str) -> None:
     save_figure(figure, path)
 
 
-def plot_history(history: dict, path: Path) -> None:
+def plot_history(histories: list[dict], path: Path) -> None:
+    """Loss and accuracy per epoch of every network: training solid, validation dashed, a colour each."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     figure, axes = plt.subplots(1, 2, figsize=(12, 4.5))
-    epochs = np.arange(1, len(history["loss"]) + 1)
     for ax, metric in zip(axes, ("accuracy", "loss")):
-        ax.plot(epochs, history[metric], label="train")
-        ax.plot(epochs, history[f"val_{metric}"], label="validation")
+        for number, history in enumerate(histories):
+            epochs = np.arange(1, len(history[metric]) + 1)
+            line, = ax.plot(epochs, history[metric], label=f"network {number} train")
+            ax.plot(epochs, history[f"val_{metric}"], "--", color=line.get_color(),
+                    label=f"network {number} validation")
         ax.set(xlabel="epoch", ylabel=metric, title=metric)
         ax.grid(alpha=0.3)
-        ax.legend()
+        ax.legend(fontsize="small")
     figure.tight_layout()
     save_figure(figure, path)
 
@@ -530,7 +533,7 @@ def train_and_evaluate(X, y, rows, split: Split, X_aug, y_aug, aug_owner, args, 
     X_aug/y_aug are augmented rows and aug_owner[i] the row of X they were made from; a member trains
     only on copies of its own training rows. The scaler is fitted on the rows the members train on.
     With UNIFORM_PRIOR the probabilities are divided by the class shares of those rows (metrics["class_prior"]).
-    Returns (model, mean, scale, history of member 0, metrics, probabilities).
+    Returns (model, mean, scale, the members' histories, metrics, probabilities).
     """
     members = member_splits(rows, split, args.ensemble, rng)
     trained = np.unique(np.concatenate([m.train for m in members]))
@@ -554,7 +557,7 @@ def train_and_evaluate(X, y, rows, split: Split, X_aug, y_aug, aug_owner, args, 
     metrics = evaluate(y[split.test], probabilities, [rows[i] for i in split.test])
     metrics["class_prior"] = None if prior is None else prior.tolist()
     metrics["member_epochs"] = [len(h["loss"]) for h in histories]
-    return model, mean, scale, histories[0], metrics, probabilities
+    return model, mean, scale, histories, metrics, probabilities
 
 
 def model_config_from_args(args: argparse.Namespace) -> ModelConfig:
@@ -587,12 +590,12 @@ def run_single(prepared: Prepared, args: argparse.Namespace) -> dict:
              len({rows[i]["actor"] for i in split.val}), len(split.test),
              sorted({int(rows[i]["actor"]) for i in split.test}))
     start = time.perf_counter()
-    model, mean, scale, history, metrics, probabilities = train_and_evaluate(
+    model, mean, scale, histories, metrics, probabilities = train_and_evaluate(
         X, y, rows, split, X_aug, y_aug, owner, args, np.random.default_rng(args.seed))
     metrics.update({"train_size": int(len(split.train)), "val_size": int(len(split.val)),
                     "test_size": int(len(split.test)), "augment_copies": args.augment_copies if args.augment else 0,
                     "test_time_augment": bool(args.augment and args.test_time_augment),
-                    "epochs_run": len(history["loss"]), "training_seconds": round(time.perf_counter() - start, 1),
+                    "training_seconds": round(time.perf_counter() - start, 1),
                     "split_method": prepared.meta["split"]["method"], "augment": bool(args.augment),
                     "seed": args.seed, "ensemble": args.ensemble})
     out = args.out_dir
@@ -601,18 +604,20 @@ def run_single(prepared: Prepared, args: argparse.Namespace) -> dict:
     dp.write_json(out / "metrics.json", metrics)
     report = classification_report_text(y[split.test], probabilities)
     dp.atomic_write(out / "classification_report.txt", lambda f: f.write(report.encode()))
-    dp.atomic_write(out / "history.csv", lambda f: f.write(history_csv(history).encode()))
+    dp.atomic_write(out / "history.csv", lambda f: f.write(history_csv(histories).encode()))
     plot_confusion(metrics["confusion_matrix"], out / "confusion_matrix.png",
                    f"test actors {metrics['test_actors']}")
-    plot_history(history, out / "training_curves.png")
+    plot_history(histories, out / "training_curves.png")
     print(report)
     return metrics
 
 
-def history_csv(history: dict) -> str:
-    keys = list(history)
-    lines = [",".join(["epoch"] + keys)]
-    lines += [",".join([str(i + 1)] + [f"{history[k][i]:.6g}" for k in keys]) for i in range(len(history[keys[0]]))]
+def history_csv(histories: list[dict]) -> str:
+    """One row per network and epoch: network, epoch, then the Keras history keys (loss, val_loss, ...)."""
+    keys = list(histories[0])
+    lines = [",".join(["network", "epoch"] + keys)]
+    lines += [",".join([str(number), str(i + 1)] + [f"{history[k][i]:.6g}" for k in keys])
+              for number, history in enumerate(histories) for i in range(len(history[keys[0]]))]
     return "\n".join(lines) + "\n"
 
 
@@ -715,9 +720,9 @@ def run(args: argparse.Namespace) -> None:
     else:
         metrics = run_single(prepared, args)
         log.info("test actors %s: accuracy %.3f, balanced accuracy %.3f, macro F1 %.3f, weighted F1 %.3f "
-                 "(%d epochs, %.0f s); wrote %s", metrics["test_actors"], metrics["accuracy"],
+                 "(epochs per network %s, %.0f s); wrote %s", metrics["test_actors"], metrics["accuracy"],
                  metrics["balanced_accuracy"], metrics["macro_f1"], metrics["weighted_f1"],
-                 metrics["epochs_run"], metrics["training_seconds"], args.out_dir)
+                 metrics["member_epochs"], metrics["training_seconds"], args.out_dir)
 
 
 def main(argv=None) -> int:

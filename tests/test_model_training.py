@@ -278,8 +278,9 @@ def test_end_to_end_outputs_are_complete_consistent_and_reloadable(trained_mini,
     assert len(metrics["member_epochs"]) == mt.ENSEMBLE
     with open(trained_mini / "history.csv") as f:
         history = list(csv.DictReader(f))
-    assert len(history) == metrics["member_epochs"][0]
-    assert {"loss", "val_loss", "accuracy", "val_accuracy"} <= set(history[0])
+    epochs_per_network = [sum(row["network"] == str(n) for row in history) for n in range(mt.ENSEMBLE)]
+    assert epochs_per_network == metrics["member_epochs"]
+    assert {"epoch", "loss", "val_loss", "accuracy", "val_accuracy"} <= set(history[0])
 
     preprocessing = json.loads((trained_mini / "preprocessing.json").read_text())
     assert preprocessing["labels"] == list(dp.LABELS)

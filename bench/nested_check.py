@@ -1,0 +1,104 @@
+"""Score a training change without looking at the test actors (the selection protocol of the README).
+
+In each of the 6 actor folds of bench/accuracy.py (test actors 1-4, 5-8, ..., 21-24) the fold's test
+actors are left out entirely. Of the 20 others, HELD_OUT_PER_SEX male and as many female actors are
+held out and scored; VAL_PER_SEX of each sex validate the first network, and model_training.py's
+recipe (train_and_evaluate: scaler, ensemble on rotating validation actors, augmentation,
+test-time augmentation, class prior) trains on the rest. Compare the mean held-out balanced
+accuracy of two settings, then measure the chosen one with bench/accuracy.py.
+
+    python bench/nested_check.py --data-dir bench/work/default/processed            # the reference
+    python bench/nested_check.py --data-dir bench/work/default/processed --train-args --dropout 0.6
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import data_preparation as dp  # noqa: E402
+import model_training as mt  # noqa: E402
+
+DATA_DIR = "bench/work/default/processed"  # what bench/accuracy.py (or data_preparation.py) wrote
+CACHE_DIR = "bench/work/cache"  # augmented copies, shared with bench/accuracy.py
+SEED = 42
+FOLDS = 6
+HELD_OUT_PER_SEX = 2  # actors of each sex scored in each fold
+VAL_PER_SEX = 2  # validation actors of each sex for the first network (model_training.py rotates them)
+KEYS = ("balanced_accuracy", "accuracy", "macro_f1")
+
+
+def selection_splits(rows: list[dict], folds: int = FOLDS, held_out_per_sex: int = HELD_OUT_PER_SEX,
+                     val_per_sex: int = VAL_PER_SEX, rng: np.random.Generator | None = None):
+    """[(fold's test actors, Split)] per fold: Split.test holds the held-out non-test actors' rows, Split.train
+    and Split.val other non-test actors; the fold's test actors are in no part."""
+    rng = rng if rng is not None else np.random.default_rng(SEED)
+    actors = np.array([int(row["actor"]) for row in rows])
+    result = []
+    for test_actors in np.array_split(np.unique(actors), folds):
+        pool = np.setdiff1d(np.unique(actors), test_actors)
+        held = np.concatenate([rng.permutation(pool[pool % 2 == sex])[:held_out_per_sex] for sex in (1, 0)])
+        rest = np.setdiff1d(pool, held)
+        val = np.concatenate([rng.permutation(rest[rest % 2 == sex])[:val_per_sex] for sex in (1, 0)])
+        if len(held) < 2 * held_out_per_sex or len(val) < 2 * val_per_sex or len(rest) == len(val):
+            raise dp.UserError(f"{len(pool)} non-test actors per fold are too few to hold out {held_out_per_sex} "
+                               f"and validate on {val_per_sex} of each sex; lower --held-out-per-sex")
+        split = mt.Split(np.flatnonzero(np.isin(actors, np.setdiff1d(rest, val))),
+                         np.flatnonzero(np.isin(actors, val)), np.flatnonzero(np.isin(actors, held)))
+        result.append((test_actors.tolist(), split))
+    return result
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--data-dir", type=Path, default=Path(DATA_DIR))
+    p.add_argument("--cache-dir", type=Path, default=ROOT / CACHE_DIR)
+    p.add_argument("--seed", type=int, default=SEED)
+    p.add_argument("--folds", type=int, default=FOLDS)
+    p.add_argument("--held-out-per-sex", type=int, default=HELD_OUT_PER_SEX)
+    p.add_argument("--val-per-sex", type=int, default=VAL_PER_SEX)
+    p.add_argument("--train-args", nargs=argparse.REMAINDER, default=[],
+                   help="model_training.py flags of the setting to score (its defaults otherwise)")
+    args = p.parse_args(argv)
+    train_args = mt.parse_args(["--seed", str(args.seed), "--cache-dir", str(args.cache_dir), *args.train_args])
+    dp.setup_logging(False)
+    mt.quiet_tensorflow()
+    try:
+        score(args, train_args)
+    except dp.UserError as err:
+        mt.log.error("%s", err)
+        return 1
+    return 0
+
+
+def score(args: argparse.Namespace, train_args: argparse.Namespace) -> None:
+    """Train and score the setting in every fold; print the table."""
+    prepared = mt.load_prepared(args.data_dir)
+    X, y, rows = mt.concatenated(prepared)
+    X_aug, y_aug, owner = mt.augmentation_for(prepared, rows, y, train_args)
+    rng = np.random.default_rng(args.seed)
+    print(f"held-out non-test actors, model_training.py {' '.join(args.train_args) or '(defaults)'}, "
+          f"seed {args.seed}; figures in %")
+    print(f"{'fold':<6}{'test actors (unused)':<22}{'held-out actors':<20}" + "".join(f"{k:>19}" for k in KEYS))
+    results, start = [], time.perf_counter()
+    for number, (test_actors, split) in enumerate(selection_splits(rows, args.folds, args.held_out_per_sex,
+                                                                    args.val_per_sex, rng), 1):
+        *_, metrics, _ = mt.train_and_evaluate(X, y, rows, split, X_aug, y_aug, owner, train_args, rng, verbose=0)
+        results.append([metrics[k] for k in KEYS])
+        print(f"{number:<6}{str(test_actors):<22}{str(metrics['test_actors']):<20}"
+              + "".join(f"{100 * v:>19.1f}" for v in results[-1]), flush=True)
+    table = 100 * np.array(results)
+    print(f"{'mean ± std over folds':<48}" + "".join(f"{m:>13.1f} ± {s:4.1f}" for m, s in
+                                                    zip(table.mean(axis=0), table.std(axis=0))))
+    print(f"wall time {time.perf_counter() - start:.0f} s")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
