@@ -125,6 +125,24 @@ def parse_name(path: Path) -> Recording:
                      statement, repetition, actor)
 
 
+def files_under(folder: Path, suffixes: tuple[str, ...] = (".wav",)) -> list[Path]:
+    """Files under folder, at any depth, whose suffix (any case) is one of suffixes, sorted.
+
+    Symlinked folders are followed (a corpus is often linked in, Actor folder by Actor folder),
+    each real folder once, so a link back up the tree cannot loop. Path.rglob skips them before
+    Python 3.13.
+    """
+    found, seen = [], set()
+    for root, folders, names in os.walk(folder, followlinks=True):
+        real = os.path.realpath(root)
+        if real in seen:
+            folders.clear()
+            continue
+        seen.add(real)
+        found += [Path(root) / name for name in names if Path(name).suffix.lower() in suffixes]
+    return sorted(path for path in found if path.is_file())
+
+
 def find_recordings(data_dir: Path, channel: str = CHANNEL) -> tuple[list[Recording], list[dict]]:
     """RAVDESS recordings under data_dir (any depth), each name once, sorted by actor then name.
 
@@ -137,7 +155,7 @@ def find_recordings(data_dir: Path, channel: str = CHANNEL) -> tuple[list[Record
                         f"Actor_XX/03-01-...wav, or run with --download; see README)")
     by_name: dict[str, Recording] = {}
     skipped = []
-    for path in sorted(p for p in data_dir.rglob("*") if p.suffix.lower() == ".wav" and p.is_file()):
+    for path in files_under(data_dir):
         try:
             recording = parse_name(path)
         except UserError as err:
@@ -860,7 +878,7 @@ def feature_config_from_args(args: argparse.Namespace) -> FeatureConfig:
 def run(args: argparse.Namespace) -> None:
     config = feature_config_from_args(args)
     rng = np.random.default_rng(args.seed)
-    has_wavs = args.data_dir.is_dir() and any(RAVDESS_NAME.match(p.name) for p in args.data_dir.rglob("*.wav"))
+    has_wavs = args.data_dir.is_dir() and any(RAVDESS_NAME.match(p.name) for p in files_under(args.data_dir))
     if args.download and not has_wavs:
         download_corpus(args.data_dir, args.corpus_url, args.corpus_md5)
     recordings, skipped = find_recordings(args.data_dir, args.channel)

@@ -42,7 +42,7 @@ MIN_FILES_FOR_WORKERS = 8  # fewer files than this are done in this process (no 
 TEST_TIME_AUGMENT = True  # average over augmented copies, if the model was evaluated that way
 # ----------------------------------------------------------------------------------------------
 
-AUDIO_EXTENSIONS = {".wav", ".flac", ".ogg", ".oga", ".mp3", ".aiff", ".aif"}
+AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".oga", ".mp3", ".aiff", ".aif")
 
 log = logging.getLogger("ser")
 
@@ -117,7 +117,7 @@ def find_audio(paths: list[Path]) -> tuple[list[Path], list[str]]:
     files, errors = [], []
     for path in paths:
         if path.is_dir():
-            files += sorted(p for p in path.rglob("*") if p.suffix.lower() in AUDIO_EXTENSIONS and p.is_file())
+            files += dp.files_under(path, AUDIO_EXTENSIONS)
         elif path.is_file():
             files.append(path)
         else:

@@ -53,6 +53,16 @@ def test_find_recordings_counts_kaggle_duplicates_once_and_warns_on_bad_names(tm
     assert len(both) == 2
 
 
+def test_find_recordings_follows_linked_actor_folders_without_looping(tmp_path):
+    write_wav(tmp_path / "store" / "Actor_02" / ravdess_name(5, 2), speech_like(seconds=0.5, pad=0.1))
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    (raw / "Actor_02").symlink_to(tmp_path / "store" / "Actor_02", target_is_directory=True)
+    (raw / "Actor_02" / "loop").symlink_to(raw, target_is_directory=True)  # a link back up the tree
+    recordings, skipped = dp.find_recordings(raw)
+    assert [(r.actor, r.path.name) for r in recordings] == [(2, ravdess_name(5, 2))] and skipped == []
+
+
 def test_find_recordings_on_a_missing_folder_says_where_and_what_to_do(tmp_path):
     with pytest.raises(dp.UserError, match=r"does not exist.*--download"):
         dp.find_recordings(tmp_path / "nowhere")

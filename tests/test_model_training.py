@@ -331,3 +331,7 @@ def test_cross_validation_by_actor_on_the_mini_subset(prepared_mini, tmp_path, c
         assert summary["mean"][key] == pytest.approx(np.mean(values))
         assert summary["std"][key] == pytest.approx(np.std(values))
     assert "mean ± std" in capsys.readouterr().out
+    settings = summary["settings"]  # what was measured travels with the figures
+    assert settings["folds"] == 4 and settings["epochs"] == 2 and settings["augment"] is False
+    assert settings["learning_rate"] == mt.LEARNING_RATE and "out_dir" not in settings
+    assert settings["feature_config"] == json.loads((prepared_mini / "meta.json").read_text())["feature_config"]
