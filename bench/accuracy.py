@@ -5,7 +5,7 @@ MFCC-40-mean baseline), then model_training.py --folds 6 for each pipeline (test
 ..., 21-24) over the given seeds, and prints per fold and mean ± std of balanced accuracy (UAR),
 accuracy and macro F1 with the wall time of each step. Nothing here is a timed test.
 
-    python bench/accuracy.py --data-dir ../ravdess/Audio_Speech_Actors_01-24   # the README's table (~85 min)
+    python bench/accuracy.py --data-dir ../ravdess/Audio_Speech_Actors_01-24   # the README's table (~75 min)
     python bench/accuracy.py --seeds 42 --pipelines default            # one seed, default pipeline only
     python bench/accuracy.py --train-args --no-augment                # extra model_training.py flags
 """
