@@ -15,7 +15,7 @@ $(VENV)/.installed: requirements.txt
 
 run: $(VENV)/.installed
 	$(PY) data_preparation.py --data-dir $(DATA_DIR) --download
-	@if [ -f model_training.py ]; then $(PY) model_training.py; fi
+	$(PY) model_training.py
 
 test: $(VENV)/.installed
 	$(PY) -m pytest -q

@@ -613,9 +613,19 @@ def run_single(prepared: Prepared, args: argparse.Namespace) -> dict:
 
 def run_settings(args: argparse.Namespace, prepared: Prepared) -> dict:
     """The flags and feature config a result was produced with, so a metrics file says what it measured."""
-    where = {"data_dir", "out_dir", "cache_dir", "jobs", "verbose"}  # where and how fast, not what
+    where = {"data_dir", "out_dir", "cache_dir", "jobs", "verbose", "force"}  # where and how, not what
     return {**{k: v for k, v in vars(args).items() if k not in where},
-            "feature_config": prepared.feature_config.to_dict()}
+            "feature_config": prepared.feature_config.to_dict(), "data_fingerprint": prepared.meta.get("fingerprint")}
+
+
+def finished_summary(path: Path, settings: dict) -> dict | None:
+    """The JSON summary at path if a run with these settings on the same prepared data wrote it, else None."""
+    try:
+        summary = json.loads(Path(path).read_text())
+    except (OSError, ValueError):
+        return None
+    same = isinstance(summary, dict) and summary.get("settings") == json.loads(json.dumps(settings))
+    return summary if same else None
 
 
 def history_csv(histories: list[dict]) -> str:
@@ -628,6 +638,13 @@ def history_csv(histories: list[dict]) -> str:
 
 
 def run_folds(prepared: Prepared, args: argparse.Namespace) -> dict:
+    settings = run_settings(args, prepared)
+    done = None if args.force else finished_summary(args.out_dir / "cv_metrics.json", settings)
+    if done:
+        log.info("%s already holds this cross-validation (same prepared data and settings); reusing it "
+                 "(--force redoes it)", args.out_dir / "cv_metrics.json")
+        print(fold_table(done["folds"], done))
+        return done
     X, y, rows = concatenated(prepared)
     rng = np.random.default_rng(args.seed)
     splits = actor_folds(rows, args.folds, prepared.meta["split"]["val_fraction"], rng)
@@ -647,7 +664,7 @@ def run_folds(prepared: Prepared, args: argparse.Namespace) -> dict:
     summary = {"folds": results,
                "mean": {k: float(np.mean([r[k] for r in results])) for k in keys},
                "std": {k: float(np.std([r[k] for r in results])) for k in keys},
-               "settings": run_settings(args, prepared)}
+               "settings": settings}
     dp.write_json(args.out_dir / "cv_metrics.json", summary)
     print(fold_table(results, summary))
     return summary
@@ -708,6 +725,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--folds", type=int, default=FOLDS, help="K-fold cross-validation by actor (0: off)")
     p.add_argument("--seed", type=int, default=SEED)
     p.add_argument("--jobs", type=int, default=JOBS, help="worker processes for augmentation")
+    p.add_argument("--force", action="store_true",
+                   help="redo a cross-validation whose cv_metrics.json already holds these settings")
     p.add_argument("--verbose", action="store_true", help="keep TensorFlow's own log messages")
     return p.parse_args(argv)
 

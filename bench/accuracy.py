@@ -3,7 +3,9 @@
 Runs, from the WAV folder, in one command: data_preparation.py (default features, and the plain
 MFCC-40-mean baseline), then model_training.py --folds 6 for each pipeline (test actors 1-4, 5-8,
 ..., 21-24) over the given seeds, and prints per fold and mean ± std of balanced accuracy (UAR),
-accuracy and macro F1 with the wall time of each step. Nothing here is a timed test.
+accuracy and macro F1 with the wall time of each step. Nothing here is a timed test. Both scripts
+reuse what they already made for the same inputs and settings, so adding a seed to an earlier run
+trains only that seed (the wall times then count only what was redone).
 
     python bench/accuracy.py --data-dir ../ravdess/Audio_Speech_Actors_01-24   # the README's table (~75 min)
     python bench/accuracy.py --seeds 42 --pipelines default            # one seed, default pipeline only

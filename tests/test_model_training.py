@@ -321,9 +321,10 @@ def test_second_run_reuses_cached_augmentation_and_reproduces_metrics(trained_mi
         assert first[key] == second[key]
 
 
-def test_cross_validation_by_actor_on_the_mini_subset(prepared_mini, tmp_path, capsys):
-    assert mt.main(["--data-dir", str(prepared_mini), "--out-dir", str(tmp_path), "--folds", "4",
-                    "--epochs", "2", "--no-augment"]) == 0
+def test_cross_validation_by_actor_on_the_mini_subset(prepared_mini, tmp_path, capsys, caplog, monkeypatch):
+    command = ["--data-dir", str(prepared_mini), "--out-dir", str(tmp_path), "--folds", "4", "--epochs", "2",
+               "--no-augment"]
+    assert mt.main(command) == 0
     summary = json.loads((tmp_path / "cv_metrics.json").read_text())
     assert [fold["test_actors"] for fold in summary["folds"]] == [[1, 2], [3, 4], [5, 6], [7, 8]]
     for key in ("accuracy", "balanced_accuracy", "macro_f1"):
@@ -335,3 +336,14 @@ def test_cross_validation_by_actor_on_the_mini_subset(prepared_mini, tmp_path, c
     assert settings["folds"] == 4 and settings["epochs"] == 2 and settings["augment"] is False
     assert settings["learning_rate"] == mt.LEARNING_RATE and "out_dir" not in settings
     assert settings["feature_config"] == json.loads((prepared_mini / "meta.json").read_text())["feature_config"]
+    assert settings["data_fingerprint"] == json.loads((prepared_mini / "meta.json").read_text())["fingerprint"]
+
+    written = (tmp_path / "cv_metrics.json").read_text()  # the same run again is reused, not retrained
+    monkeypatch.setattr(mt, "train_and_evaluate", lambda *a, **k: pytest.fail("retrained a finished run"))
+    with caplog.at_level("INFO", logger="ser"):
+        assert mt.main(command) == 0
+    assert "already holds this cross-validation" in caplog.text
+    assert (tmp_path / "cv_metrics.json").read_text() == written
+    for changed in (["--force"], ["--epochs", "3"]):  # asked to, or another setting: trained again
+        with pytest.raises(pytest.fail.Exception, match="retrained"):
+            mt.main(command + changed)
