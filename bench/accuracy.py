@@ -7,7 +7,7 @@ accuracy and macro F1 with the wall time of each step. Nothing here is a timed t
 reuse what they already made for the same inputs and settings, so adding a seed to an earlier run
 trains only that seed (the wall times then count only what was redone).
 
-    python bench/accuracy.py --data-dir ../ravdess/Audio_Speech_Actors_01-24   # the README's table (~75 min)
+    python bench/accuracy.py --data-dir ../ravdess/Audio_Speech_Actors_01-24   # the README's table (~90 min)
     python bench/accuracy.py --seeds 42 --pipelines default            # one seed, default pipeline only
     python bench/accuracy.py --train-args --no-augment                # extra model_training.py flags
 """
@@ -26,7 +26,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 DATA_DIR = "../ravdess/Audio_Speech_Actors_01-24"
 WORK_DIR = "bench/work"  # prepared arrays, caches and results of each pipeline (git-ignored)
-SEEDS = (1, 2, 3)  # the README's table; each seed is a full 6-fold run (~15 min here)
+SEEDS = (1, 2, 3)  # the README's table; each seed is a full 6-fold run (~17 min here)
 FOLDS = 6
 PIPELINES = {  # name -> data_preparation.py flags
     "default": [],
