@@ -335,8 +335,8 @@ def test_cross_validation_by_actor_on_the_mini_subset(prepared_mini, tmp_path, c
     settings = summary["settings"]  # what was measured travels with the figures
     assert settings["folds"] == 4 and settings["epochs"] == 2 and settings["augment"] is False
     assert settings["learning_rate"] == mt.LEARNING_RATE and "out_dir" not in settings
-    assert settings["feature_config"] == json.loads((prepared_mini / "meta.json").read_text())["feature_config"]
-    assert settings["data_fingerprint"] == json.loads((prepared_mini / "meta.json").read_text())["fingerprint"]
+    meta = json.loads((prepared_mini / "meta.json").read_text())
+    assert settings["feature_config"] == meta["feature_config"] and settings["data_fingerprint"] == meta["fingerprint"]
 
     written = (tmp_path / "cv_metrics.json").read_text()  # the same run again is reused, not retrained
     monkeypatch.setattr(mt, "train_and_evaluate", lambda *a, **k: pytest.fail("retrained a finished run"))
