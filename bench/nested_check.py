@@ -3,8 +3,9 @@
 In each of the 6 actor folds of bench/accuracy.py (test actors 1-4, 5-8, ..., 21-24) the fold's test
 actors are left out entirely. Of the 20 others, HELD_OUT_PER_SEX male and as many female actors are
 held out and scored; VAL_PER_SEX of each sex validate the first network, and model_training.py's
-recipe (train_and_evaluate: scaler, ensemble on rotating validation actors, augmentation,
-test-time augmentation, class prior) trains on the rest. Compare the mean held-out balanced
+recipe (ser.training.train_and_evaluate: scaler, ensemble on rotating validation actors,
+augmentation, test-time augmentation, class prior) trains on the rest, with model_training.py's
+settings and any of its flags given after --train-args. Compare the mean held-out balanced
 accuracy of two settings, then measure the chosen one with bench/accuracy.py.
 
     python bench/nested_check.py --data-dir bench/work/default/processed            # the reference
@@ -23,8 +24,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-import data_preparation as dp  # noqa: E402
-import model_training as mt  # noqa: E402
+import model_training  # noqa: E402  (its flags are the settings scored)
+from ser import cli, corpus, prepared_data, training  # noqa: E402
+from ser.errors import UserError  # noqa: E402
 
 DATA_DIR = "bench/work/default/processed"  # what bench/accuracy.py (or data_preparation.py) wrote
 CACHE_DIR = "bench/work/cache"  # augmented copies, shared with bench/accuracy.py
@@ -35,12 +37,13 @@ VAL_PER_SEX = 2  # validation actors of each sex for the first network (model_tr
 KEYS = ("balanced_accuracy", "accuracy", "macro_f1")
 
 
-def selection_splits(rows: list[dict], folds: int = FOLDS, held_out_per_sex: int = HELD_OUT_PER_SEX,
+def selection_splits(actors: np.ndarray, folds: int = FOLDS, held_out_per_sex: int = HELD_OUT_PER_SEX,
                      val_per_sex: int = VAL_PER_SEX, rng: np.random.Generator | None = None):
-    """[(fold's test actors, Split)] per fold: Split.test holds the held-out non-test actors' rows, Split.train
-    and Split.val other non-test actors; the fold's test actors are in no part."""
+    """[(fold's test actors, Split)] per fold, for files spoken by actors (n_files,): Split.test holds the
+    held-out non-test actors' files, Split.train and Split.val other non-test actors'; the fold's test
+    actors are in no part."""
     rng = rng if rng is not None else np.random.default_rng(SEED)
-    actors = np.array([int(row["actor"]) for row in rows])
+    actors = np.asarray(actors)
     result = []
     for test_actors in np.array_split(np.unique(actors), folds):
         pool = np.setdiff1d(np.unique(actors), test_actors)
@@ -48,9 +51,9 @@ def selection_splits(rows: list[dict], folds: int = FOLDS, held_out_per_sex: int
         rest = np.setdiff1d(pool, held)
         val = np.concatenate([rng.permutation(rest[rest % 2 == sex])[:val_per_sex] for sex in (1, 0)])
         if len(held) < 2 * held_out_per_sex or len(val) < 2 * val_per_sex or len(rest) == len(val):
-            raise dp.UserError(f"{len(pool)} non-test actors per fold are too few to hold out {held_out_per_sex} "
+            raise UserError(f"{len(pool)} non-test actors per fold are too few to hold out {held_out_per_sex} "
                                f"and validate on {val_per_sex} of each sex; lower --held-out-per-sex")
-        split = mt.Split(np.flatnonzero(np.isin(actors, np.setdiff1d(rest, val))),
+        split = corpus.Split(np.flatnonzero(np.isin(actors, np.setdiff1d(rest, val))),
                          np.flatnonzero(np.isin(actors, val)), np.flatnonzero(np.isin(actors, held)))
         result.append((test_actors.tolist(), split))
     return result
@@ -67,30 +70,27 @@ def main(argv=None) -> int:
     p.add_argument("--train-args", nargs=argparse.REMAINDER, default=[],
                    help="model_training.py flags of the setting to score (its defaults otherwise)")
     args = p.parse_args(argv)
-    train_args = mt.parse_args(["--seed", str(args.seed), "--cache-dir", str(args.cache_dir), *args.train_args])
-    dp.setup_logging(False)
-    mt.quiet_tensorflow()
-    try:
-        score(args, train_args)
-    except dp.UserError as err:
-        mt.log.error("%s", err)
-        return 1
-    return 0
+    train_args = model_training.parse_args(["--seed", str(args.seed), "--cache-dir", str(args.cache_dir),
+                                            *args.train_args])
+    cli.setup_logging(False)
+    cli.quiet_tensorflow()
+    return cli.exit_code(lambda: score(args, train_args))
 
 
 def score(args: argparse.Namespace, train_args: argparse.Namespace) -> None:
     """Train and score the setting in every fold; print the table."""
-    prepared = mt.load_prepared(args.data_dir)
-    X, y, rows = mt.concatenated(prepared)
-    X_aug, y_aug, owner = mt.augmentation_for(prepared, rows, y, train_args)
+    config = model_training.train_config(train_args)
+    prepared = prepared_data.load_prepared(args.data_dir)
+    data = prepared.dataset()
+    augmented = training.augment_dataset(data, prepared.feature_config, config, train_args.cache_dir, train_args.jobs)
     rng = np.random.default_rng(args.seed)
     print(f"held-out non-test actors, model_training.py {' '.join(args.train_args) or '(defaults)'}, "
           f"seed {args.seed}; figures in %")
     print(f"{'fold':<6}{'test actors (unused)':<22}{'held-out actors':<20}" + "".join(f"{k:>19}" for k in KEYS))
     results, start = [], time.perf_counter()
-    for number, (test_actors, split) in enumerate(selection_splits(rows, args.folds, args.held_out_per_sex,
+    for number, (test_actors, split) in enumerate(selection_splits(data.actors, args.folds, args.held_out_per_sex,
                                                                     args.val_per_sex, rng), 1):
-        *_, metrics, _ = mt.train_and_evaluate(X, y, rows, split, X_aug, y_aug, owner, train_args, rng, verbose=0)
+        metrics = training.train_and_evaluate(data, split, augmented, config, rng, verbose=0).metrics
         results.append([metrics[k] for k in KEYS])
         print(f"{number:<6}{str(test_actors):<22}{str(metrics['test_actors']):<20}"
               + "".join(f"{100 * v:>19.1f}" for v in results[-1]), flush=True)

@@ -22,13 +22,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-import data_preparation as dp  # noqa: E402
+import data_preparation  # noqa: E402  (its constants are the feature settings measured)
+from ser import cli, corpus, features, parallel  # noqa: E402
 
 DATA_DIR = "../ravdess/Audio_Speech_Actors_01-24"
-FEATURES = dp.FEATURES
+FEATURES = data_preparation.FEATURES
 
 
-def floor_features(path: Path, sample_rate: int = dp.SAMPLE_RATE, n_mfcc: int = dp.N_MFCC):
+def floor_features(path: Path, sample_rate: int = data_preparation.SAMPLE_RATE,
+                   n_mfcc: int = data_preparation.N_MFCC):
     """The least any MFCC pipeline does: load, one MFCC pass, mean over time."""
     import librosa
 
@@ -45,13 +47,13 @@ def timed(function) -> float:
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--data-dir", type=Path, default=Path(DATA_DIR))
-    p.add_argument("--features", choices=dp.FEATURE_SETS, default=FEATURES)
-    p.add_argument("--jobs", type=int, default=dp.JOBS)
+    p.add_argument("--features", choices=features.FEATURE_SETS, default=FEATURES)
+    p.add_argument("--jobs", type=int, default=data_preparation.JOBS)
     args = p.parse_args(argv)
-    dp.setup_logging()
-    recordings, _ = dp.find_recordings(args.data_dir)
+    cli.setup_logging()
+    recordings, _ = corpus.find_recordings(args.data_dir, data_preparation.CHANNEL)
     paths = [r.path for r in recordings]
-    config = dp.FeatureConfig(features=args.features)
+    config = data_preparation.feature_config(data_preparation.parse_args(["--features", args.features]))
     print(f"{len(paths)} files under {args.data_dir}, features={args.features}, jobs={args.jobs}")
 
     def prepare_command(jobs: int) -> float:
@@ -62,9 +64,9 @@ def main(argv=None) -> int:
 
     sequential = prepare_command(1)  # joblib with one job is a plain loop in the same process
     whole = prepare_command(args.jobs)
-    floor = timed(lambda: dp.map_with_progress(floor_features, paths, args.jobs, desc="floor"))
-    dp.file_features(paths[0], config)  # imports and JIT warm-up, as a long-running process has them
-    warm_loop = timed(lambda: [dp.try_file_features(path, config) for path in paths])
+    floor = timed(lambda: parallel.map_with_progress(floor_features, paths, args.jobs, desc="floor"))
+    features.file_features(paths[0], config)  # imports and JIT warm-up, as a long-running process has them
+    warm_loop = timed(lambda: [features.try_file_features(path, config) for path in paths])
 
     print(f"{'step':<48}{'seconds':>9}{'files/s':>9}")
     for name, seconds in ((f"data_preparation.py --jobs {args.jobs}", whole),

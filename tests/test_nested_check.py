@@ -5,21 +5,22 @@ import importlib.util
 import numpy as np
 import pytest
 
-import data_preparation as dp
 from conftest import ROOT
+from ser.errors import UserError
 
 spec = importlib.util.spec_from_file_location("nested_check", ROOT / "bench" / "nested_check.py")
 nested_check = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(nested_check)
 
 
-def rows_of(actors: range, files_per_actor: int = 3) -> list[dict]:
-    return [{"actor": f"{a:02d}"} for a in actors for _ in range(files_per_actor)]
+def rows_of(actors: range, files_per_actor: int = 3) -> np.ndarray:
+    """The actor of each file, files_per_actor files each."""
+    return np.repeat(np.array(actors), files_per_actor)
 
 
 def test_selection_splits_hold_out_non_test_actors_of_each_sex():
     rows = rows_of(range(1, 25))
-    actor = np.array([int(r["actor"]) for r in rows])
+    actor = rows
     splits = nested_check.selection_splits(rows, 6, 2, 2, np.random.default_rng(0))
     assert [test for test, _ in splits] == [[1, 2, 3, 4], [5, 6, 7, 8], [9, 10, 11, 12], [13, 14, 15, 16],
                                            [17, 18, 19, 20], [21, 22, 23, 24]]
@@ -41,5 +42,5 @@ def test_selection_splits_draw_with_the_generator():
 
 
 def test_selection_splits_refuse_too_few_actors():
-    with pytest.raises(dp.UserError, match="too few"):
+    with pytest.raises(UserError, match="too few"):
         nested_check.selection_splits(rows_of(range(1, 9)), 2, 2, 2, np.random.default_rng(0))

@@ -1,4 +1,4 @@
-"""predict.py on a model trained on the mini subset: output formats, robustness, bad input."""
+"""predict.py on a model trained on the mini subset: output formats, robustness, bad input, start-up."""
 
 import json
 import shutil
@@ -9,10 +9,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-import data_preparation as dp
-import model_training as mt
-import predict
 from conftest import ROOT, speech_like, write_wav
+from ser import audio, augment, corpus, inference, model_folder
 
 
 def run(*argv, model_dir):
@@ -31,8 +29,8 @@ def clips(mini_dir, tmp_path_factory):
     paths = {"original": folder / original.name}
     shutil.copy(original, paths["original"])
     paths["stereo"] = write_wav(folder / "stereo" / original.name, np.stack([signal, signal], axis=1), sr)
-    paths["16k"] = write_wav(folder / "16k" / original.name, dp.load_audio(original, 16000), 16000)
-    joined = np.concatenate([dp.load_audio(p, 16000) for p in sorted((mini_dir / "Actor_07").glob("*.wav"))[:3]])
+    paths["16k"] = write_wav(folder / "16k" / original.name, audio.load_audio(original, 16000), 16000)
+    joined = np.concatenate([audio.load_audio(p, 16000) for p in sorted((mini_dir / "Actor_07").glob("*.wav"))[:3]])
     assert len(joined) < 14 * 16000  # three 3-4 s clips, then silence up to 20 s
     paths["long"] = write_wav(folder / "long.flac", np.pad(joined, (0, 20 * 16000 - len(joined))), 16000)
     paths["silent"] = write_wav(folder / "bad" / "silent.wav", np.zeros(16000, np.float32), 16000)
@@ -57,7 +55,7 @@ def test_json_probabilities_sum_to_one_and_copies_agree(trained_mini, clips):
     results = json.loads(out)  # stdout holds only the JSON
     assert [r["file"] for r in results] == [str(clips[k]) for k in ("original", "stereo", "16k")]
     for r in results:
-        assert set(r["probabilities"]) == set(dp.LABELS)
+        assert set(r["probabilities"]) == set(corpus.LABELS)
         assert sum(r["probabilities"].values()) == pytest.approx(1, abs=1e-5)
         assert r["confidence"] == pytest.approx(max(r["probabilities"].values()))
         assert r["emotion"] == max(r["probabilities"], key=r["probabilities"].get)
@@ -68,14 +66,14 @@ def test_json_probabilities_sum_to_one_and_copies_agree(trained_mini, clips):
 
 
 def test_test_time_copies_are_the_files_own_and_can_be_turned_off(trained_mini, clips):
-    preprocessing = predict.load_preprocessing(trained_mini)
-    augment, seed = preprocessing.test_time_augment
+    preprocessing = model_folder.load_preprocessing(trained_mini)
+    settings, seed = preprocessing.test_time_augment
     config, path = preprocessing.feature_config, clips["original"]
-    with_copies = predict.prediction_features(path, config, tta=(augment, seed)).rows
-    alone = predict.prediction_features(path, config).rows
-    assert with_copies.shape == (1, 1 + augment.copies, alone.shape[-1])
+    with_copies = inference.prediction_features(path, config, 0.0, 0.5, (settings, seed)).rows
+    alone = inference.prediction_features(path, config, 0.0, 0.5).rows
+    assert with_copies.shape == (1, 1 + settings.copies, alone.shape[-1])
     np.testing.assert_array_equal(with_copies[0, 0], alone[0, 0])
-    np.testing.assert_array_equal(with_copies[0, 1:], mt.augmented_copies(path, config, augment, seed))
+    np.testing.assert_array_equal(with_copies[0, 1:], augment.augmented_copies(path, config, settings, seed))
     code, out, err = run(path, "--json", "--no-test-time-augment", model_dir=trained_mini)
     assert code == 0, err
     code, out_tta, err = run(path, "--json", model_dir=trained_mini)
@@ -94,7 +92,7 @@ def test_segments_of_a_long_recording(trained_mini, clips):
     assert all(s["end"] - s["start"] == pytest.approx(4.0, abs=0.01) for s in segments)
     assert segments[-1]["silent"] and "emotion" not in segments[-1]  # the trailing silence
     speech = [s for s in segments if not s["silent"]]
-    assert speech and all(s["emotion"] in dp.LABELS for s in speech)
+    assert speech and all(s["emotion"] in corpus.LABELS for s in speech)
     assert sum(result["probabilities"].values()) == pytest.approx(1, abs=1e-5)
     code, out, _ = run(clips["long"], "--segment", "4", model_dir=trained_mini)
     assert code == 0 and "silence" in out and out.count(" s  ") == len(segments)
@@ -118,34 +116,17 @@ def test_missing_or_incomplete_model_folder_exits_2(trained_mini, clips, tmp_pat
     assert code == 2 and "lacks preprocessing.json" in err
 
 
-def test_model_folder_from_another_version_exits_2(trained_mini, tmp_path):
-    folder = tmp_path / "old"
-    shutil.copytree(trained_mini, folder)
-    record = json.loads((folder / "preprocessing.json").read_text())
-    with pytest.raises(predict.ModelDirError, match="version"):
-        (folder / "preprocessing.json").write_text(json.dumps(record | {"version": 0}))
-        predict.load_preprocessing(folder)
-    (folder / "preprocessing.json").write_text(json.dumps(record | {"feature_config": {"n_mfcc": 13}}))
-    with pytest.raises(predict.ModelDirError, match="another feature config"):
-        predict.load_preprocessing(folder)
-    for prior in ([0.5, 0.5], [0.0] + [1 / 7] * 7):
-        (folder / "preprocessing.json").write_text(json.dumps(record | {"class_prior": prior}))
-        with pytest.raises(predict.ModelDirError, match="class_prior does not fit the 8 labels"):
-            predict.load_preprocessing(folder)
-    (folder / "preprocessing.json").write_text(json.dumps(record))
-    (folder / "model.keras").write_bytes(b"garbage")
-    with pytest.raises(predict.ModelDirError, match="cannot be loaded"):
-        predict.load_network(folder, len(record["scaler_mean"]), 8)
-
-
 def test_folder_without_audio_exits_2(trained_mini, tmp_path):
     (tmp_path / "notes.txt").write_text("no audio here")
     code, _, err = run(tmp_path, model_dir=trained_mini)
     assert code == 2 and "no audio files" in err
 
 
-def test_windows_cover_the_signal_in_order():
-    windows = predict.windows_of(n_samples=100, sample_rate=10, seconds=4, overlap=0.5)
-    assert windows == [(0, 40), (20, 60), (40, 80), (60, 100)]
-    assert predict.windows_of(25, 10, 4, 0.5) == [(0, 25)]  # shorter than one window
-    assert predict.windows_of(105, 10, 4, 0.5)[-1] == (65, 105)  # the tail is covered
+def test_predict_starts_without_training_libraries():
+    """Importing predict.py (and so the library modules it uses) loads neither a script nor what only
+    training needs; keras comes in only once a network is loaded."""
+    probe = ("import sys, predict; heavy = {'data_preparation', 'model_training', 'keras', 'tensorflow', 'sklearn', "
+             "'matplotlib', 'seaborn'}; print(sorted(heavy & {name.split('.')[0] for name in sys.modules}))")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"

@@ -1,0 +1,212 @@
+"""The RAVDESS corpus: what a file name says, where the files are, and speaker-independent splits.
+
+File names are modality-channel-emotion-intensity-statement-repetition-actor.wav, e.g.
+03-01-06-01-02-01-12.wav (audio-only, speech, fearful, normal, statement 2, repetition 1, actor 12);
+odd actors are male, even ones female.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import re
+from pathlib import Path
+from typing import Iterable
+
+import numpy as np
+
+from ser.errors import UserError, require
+
+LABELS = ("neutral", "calm", "happy", "sad", "angry", "fearful", "disgust", "surprised")  # emotion 01-08
+SPLITS = ("train", "val", "test")
+CHANNELS = {"speech": {1}, "song": {2}, "both": {1, 2}}  # vocal channel 01 speech, 02 song
+AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".oga", ".mp3", ".aiff", ".aif")  # what predict.py reads
+RAVDESS_NAME = re.compile(r"^(\d\d)-(\d\d)-(\d\d)-(\d\d)-(\d\d)-(\d\d)-(\d\d)\.wav$", re.IGNORECASE)
+
+log = logging.getLogger(__name__)
+
+
+def gender_of(actor: int) -> str:
+    return "male" if actor % 2 else "female"
+
+
+@dataclasses.dataclass(frozen=True)
+class Recording:
+    """What a RAVDESS file name says about the recording."""
+
+    path: Path
+    modality: int
+    channel: int  # 1 speech, 2 song
+    emotion: int  # 0..7, index into LABELS
+    intensity: str  # normal or strong
+    statement: int
+    repetition: int
+    actor: int
+
+    @property
+    def gender(self) -> str:
+        return gender_of(self.actor)
+
+
+def parse_name(path: Path) -> Recording:
+    """Recording for a name like 03-01-06-01-02-01-12.wav; UserError if it breaks the convention."""
+    match = RAVDESS_NAME.match(Path(path).name)
+    if not match:
+        raise UserError(f"{path}: not a RAVDESS name (expected 7 two-digit fields like 03-01-06-01-02-01-12.wav)")
+    modality, channel, emotion, intensity, statement, repetition, actor = map(int, match.groups())
+    limits = {"modality": (modality, 1, 3), "vocal channel": (channel, 1, 2), "emotion": (emotion, 1, 8),
+              "intensity": (intensity, 1, 2), "statement": (statement, 1, 2),
+              "repetition": (repetition, 1, 2), "actor": (actor, 1, 99)}
+    for field, (value, low, high) in limits.items():
+        if not low <= value <= high:
+            raise UserError(f"{path}: {field} {value:02d} is outside {low:02d}-{high:02d} in the RAVDESS convention")
+    return Recording(Path(path), modality, channel, emotion - 1, ("normal", "strong")[intensity - 1],
+                     statement, repetition, actor)
+
+
+def true_emotion(path: Path) -> str | None:
+    """The emotion a RAVDESS file name states, or None for other names."""
+    try:
+        return LABELS[parse_name(path).emotion]
+    except UserError:
+        return None
+
+
+# ---------------------------------------------------------------------------------- finding files
+def files_under(folder: Path, suffixes: tuple[str, ...] = (".wav",)) -> list[Path]:
+    """Files under folder, at any depth, whose suffix (any case) is one of suffixes, sorted.
+
+    Symlinked folders are followed (a corpus is often linked in, Actor folder by Actor folder),
+    each real folder once, so a link back up the tree cannot loop. Path.rglob skips them before
+    Python 3.13.
+    """
+    found, seen = [], set()
+    for root, folders, names in os.walk(folder, followlinks=True):
+        real = os.path.realpath(root)
+        if real in seen:
+            folders.clear()
+            continue
+        seen.add(real)
+        found += [Path(root) / name for name in names if Path(name).suffix.lower() in suffixes]
+    return sorted(path for path in found if path.is_file())
+
+
+def has_recordings(data_dir: Path) -> bool:
+    """Whether any RAVDESS-named WAV lies under data_dir."""
+    return Path(data_dir).is_dir() and any(RAVDESS_NAME.match(p.name) for p in files_under(data_dir))
+
+
+def find_recordings(data_dir: Path, channel: str) -> tuple[list[Recording], list[dict]]:
+    """RAVDESS recordings of a channel (see CHANNELS) under data_dir, each name once, by actor then name.
+
+    Returns (recordings, skipped) where skipped lists {"path", "reason"} for badly named WAVs.
+    The Kaggle copy of the corpus holds every Actor folder twice: the same name is kept once.
+    """
+    data_dir = Path(data_dir)
+    if not data_dir.is_dir():
+        raise UserError(f"data folder {data_dir} does not exist (put the RAVDESS WAVs there as "
+                        f"Actor_XX/03-01-...wav, or run with --download; see README)")
+    by_name: dict[str, Recording] = {}
+    skipped = []
+    for path in files_under(data_dir):
+        try:
+            recording = parse_name(path)
+        except UserError as err:
+            log.warning("skipped %s", err)
+            skipped.append({"path": str(path), "reason": "not a RAVDESS name"})
+            continue
+        if recording.channel in CHANNELS[channel]:
+            by_name.setdefault(path.name.lower(), recording)
+    recordings = sorted(by_name.values(), key=lambda r: (r.actor, r.path.name))
+    return recordings, skipped
+
+
+def find_audio(paths: list[Path]) -> tuple[list[Path], list[str]]:
+    """Audio files named or inside the named folders (recursively), and errors for missing paths."""
+    files, errors = [], []
+    for path in paths:
+        if path.is_dir():
+            files += files_under(path, AUDIO_EXTENSIONS)
+        elif path.is_file():
+            files.append(path)
+        else:
+            errors.append(f"{path}: no such file or folder")
+    return list(dict.fromkeys(files)), errors
+
+
+# ---------------------------------------------------------------------------------- splits
+def check_fractions(val_fraction: float, test_fraction: float) -> None:
+    """ConfigError unless the fractions leave files to train on."""
+    require(0 < val_fraction and 0 <= test_fraction and val_fraction + test_fraction < 1,
+            f"val_fraction {val_fraction} and test_fraction {test_fraction} must be above 0 and add up to less "
+            f"than 1, leaving files to train on (--val-fraction, --test-fraction)")
+
+
+@dataclasses.dataclass
+class Split:
+    """Row indices into one array of files for one train/val/test division."""
+
+    train: np.ndarray
+    val: np.ndarray
+    test: np.ndarray
+
+
+def split_by_actor(actors: Iterable[int], val_fraction: float, test_fraction: float,
+                   rng: np.random.Generator) -> dict[int, str]:
+    """Actor -> train/val/test so that no actor is in two sets and each set has both sexes.
+
+    test_fraction 0 gives train/val only (cross-validation folds pick their test actors themselves).
+    """
+    check_fractions(val_fraction, test_fraction)
+    actors = set(actors)
+    assignment = {}
+    for parity, sex in ((1, "male"), (0, "female")):
+        of_sex = sorted(a for a in actors if a % 2 == parity)
+        n_test = max(1, round(len(of_sex) * test_fraction)) if test_fraction > 0 else 0
+        n_val = max(1, round(len(of_sex) * val_fraction))
+        if len(of_sex) < n_test + n_val + 1:
+            raise UserError(f"an actor split needs at least {n_test + n_val + 1} {sex} actors, found "
+                            f"{len(of_sex)} ({of_sex}); add more actors or use --split random")
+        for i, actor in enumerate(int(a) for a in rng.permutation(of_sex)):
+            assignment[actor] = "test" if i < n_test else "val" if i < n_test + n_val else "train"
+    return assignment
+
+
+def split_random(emotions: np.ndarray, val_fraction: float, test_fraction: float,
+                 rng: np.random.Generator) -> list[str]:
+    """train/val/test per file, stratified by emotion (n_files,); actors leak across sets (for comparison)."""
+    from sklearn.model_selection import train_test_split
+
+    check_fractions(val_fraction, test_fraction)
+    emotions = np.asarray(emotions)
+    index = np.arange(len(emotions))
+    try:
+        rest, test = train_test_split(index, test_size=test_fraction, stratify=emotions,
+                                      random_state=int(rng.integers(2**31)))
+        train, val = train_test_split(rest, test_size=val_fraction / (1 - test_fraction),
+                                      stratify=emotions[rest], random_state=int(rng.integers(2**31)))
+    except ValueError as err:  # too few files of some emotion to stratify
+        raise UserError(f"cannot split {len(emotions)} files at random by emotion ({err}); add files "
+                        f"or change --val-fraction/--test-fraction") from None
+    splits = np.empty(len(emotions), dtype=object)
+    splits[train], splits[val], splits[test] = "train", "val", "test"
+    return list(splits)
+
+
+def actor_folds(actors: np.ndarray, folds: int, val_fraction: float, rng: np.random.Generator) -> list[Split]:
+    """K splits of files spoken by actors (n_files,): actors sorted into K consecutive groups (1-4,
+    5-8, ... for 24 actors and K=6), each group the test set once; validation actors drawn per sex
+    from the remaining actors."""
+    actors = np.asarray(actors)
+    groups = np.array_split(np.unique(actors), folds)
+    if folds < 2 or any(len(g) == 0 for g in groups):
+        raise UserError(f"--folds {folds} needs 2 to {len(np.unique(actors))} (the number of actors)")
+    splits = []
+    for test_actors in groups:
+        rest = [int(a) for a in actors if a not in test_actors]
+        role = split_by_actor(rest, val_fraction, 0.0, rng)
+        val_actors = [a for a, r in role.items() if r == "val"]
+        splits.append(Split(np.flatnonzero(~np.isin(actors, np.concatenate([test_actors, val_actors]))),
+                            np.flatnonzero(np.isin(actors, val_actors)), np.flatnonzero(np.isin(actors, test_actors))))
+    return splits

@@ -1,0 +1,15 @@
+"""The errors a user can fix: each becomes one line on stderr, never a traceback."""
+
+
+class UserError(Exception):
+    """A mistake the user can fix (missing folder, bad file, wrong setting): the message says how."""
+
+
+class ConfigError(UserError):
+    """A setting out of its range; the message names the setting, its value and what it must be."""
+
+
+def require(condition: bool, message: str) -> None:
+    """ConfigError(message) unless condition: how config objects check their values when built."""
+    if not condition:
+        raise ConfigError(message)

@@ -1,0 +1,116 @@
+"""Prediction on files: features of a whole file or of its windows, and the results per file.
+
+The features are those of training (ser.features.extract_features with the model's feature
+config), plus, when the model was evaluated with test-time augmentation, those of the file's own
+augmented copies, seeded by its name as in training.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+
+from ser.audio import AudioError, load_audio
+from ser.augment import AugmentConfig, augmented_features, file_seed
+from ser.corpus import true_emotion
+from ser.features import FeatureConfig, extract_features
+
+
+@dataclasses.dataclass
+class FileFeatures:
+    """Feature rows of one file: one row for the whole file, or one per window with --segment."""
+
+    path: Path
+    rows: np.ndarray | None = None  # (n_windows, n_views, n_features), silent windows excluded
+    windows: list[dict] = dataclasses.field(default_factory=list)  # start, end, silent
+    error: str | None = None
+
+
+def windows_of(n_samples: int, sample_rate: int, seconds: float, overlap: float) -> list[tuple[int, int]]:
+    """(start, end) sample ranges of windows of `seconds`, hop seconds*(1-overlap), covering the signal."""
+    size = max(1, int(seconds * sample_rate))
+    hop = max(1, int(size * (1 - overlap)))
+    starts = list(range(0, max(n_samples - size, 0) + 1, hop))
+    if starts[-1] + size < n_samples:  # the tail that the last full window missed
+        starts.append(n_samples - size)
+    return [(s, min(s + size, n_samples)) for s in starts]
+
+
+def feature_views(signal: np.ndarray, config: FeatureConfig, tta: tuple[AugmentConfig, int] | None,
+                  name: str) -> np.ndarray:
+    """(views, n_features): the signal's features, then those of its test-time augmented copies."""
+    features = extract_features(signal, config.sample_rate, config)[None, :]
+    if tta is None:
+        return features
+    augment, seed = tta
+    return np.concatenate([features, augmented_features(signal, config, augment, file_seed(name, seed))])
+
+
+def prediction_features(path: Path, config: FeatureConfig, segment: float, overlap: float,
+                        tta: tuple[AugmentConfig, int] | None = None) -> FileFeatures:
+    """Features of a file for prediction: the whole file (segment 0) or windows of segment seconds
+    sharing the fraction overlap; silent windows are marked and left out. Errors come back in
+    .error instead of being raised."""
+    try:
+        signal = load_audio(path, config.sample_rate)
+        if segment <= 0:
+            return FileFeatures(path, feature_views(signal, config, tta, path.name)[None])
+        file_peak = float(np.abs(signal).max())
+        rows, windows = [], []
+        for start, end in windows_of(len(signal), config.sample_rate, segment, overlap):
+            piece = signal[start:end]
+            relative_db = 20 * np.log10(max(float(np.abs(piece).max()), 1e-12) / max(file_peak, 1e-12))
+            window = {"start": round(start / config.sample_rate, 3), "end": round(end / config.sample_rate, 3),
+                      "silent": bool(relative_db < -config.speech_top_db)}
+            if not window["silent"]:
+                try:
+                    rows.append(feature_views(piece, config, tta, f"{path.name}@{start}"))
+                except AudioError:
+                    window["silent"] = True
+            windows.append(window)
+        if not rows:
+            raise AudioError("silent (no window holds speech)")
+        return FileFeatures(path, np.stack(rows), windows)
+    except AudioError as err:
+        return FileFeatures(path, error=str(err).removeprefix(f"{path}: "))
+
+
+@dataclasses.dataclass(frozen=True)
+class FeatureTask:
+    """prediction_features with the settings fixed: picklable for worker processes."""
+
+    config: FeatureConfig
+    segment: float
+    overlap: float
+    tta: tuple[AugmentConfig, int] | None
+
+    def __call__(self, path: Path) -> FileFeatures:
+        return prediction_features(path, self.config, self.segment, self.overlap, self.tta)
+
+
+def predictions(features: list[FileFeatures], probabilities: np.ndarray, labels: tuple[str, ...]) -> list[dict]:
+    """One result per file: overall emotion (mean over its speech windows) and, with windows, each window."""
+    results, row = [], 0
+    for item in features:
+        probs = probabilities[row:row + len(item.rows)]
+        row += len(item.rows)
+        overall = probs.mean(axis=0)
+        result = {"file": str(item.path), "emotion": labels[int(overall.argmax())],
+                  "confidence": float(overall.max()),
+                  "probabilities": {label: float(p) for label, p in zip(labels, overall)}}
+        if (truth := true_emotion(item.path)) is not None:
+            result["true_emotion"] = truth
+        if item.windows:
+            speech = iter(probs)
+            result["segments"] = []
+            for window in item.windows:
+                segment = dict(window)
+                if not window["silent"]:
+                    p = next(speech)
+                    segment.update(emotion=labels[int(p.argmax())], confidence=float(p.max()))
+                result["segments"].append(segment)
+        results.append(result)
+    return results
+

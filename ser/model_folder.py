@@ -1,0 +1,125 @@
+"""The model folder that model_training.py writes and predict.py reads.
+
+    model.keras          the averaged networks (Keras 3 format, no Lambda layers)
+    preprocessing.json   PREPROCESSING_VERSION, labels, feature config and names, scaler mean and
+                         scale, class prior, test-time augmentation config and seed: plain numbers
+
+(model_training.py adds metrics.json, reports and plots beside them.) The writer and the reader
+are both here; the reader refuses another version or values that do not fit each other.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from ser.atomic import write_json
+from ser.augment import AugmentConfig
+from ser.errors import UserError
+from ser.features import FeatureConfig
+
+PREPROCESSING_VERSION = 3  # bump when preprocessing.json changes
+
+
+class ModelDirError(UserError):
+    """The model folder cannot be used (predict.py exits with 2)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Preprocessing:
+    """What model_training.py saved besides the network."""
+
+    labels: tuple[str, ...]
+    feature_config: FeatureConfig
+    feature_names: tuple[str, ...]
+    mean: np.ndarray  # (n_features,) scaler
+    scale: np.ndarray  # (n_features,)
+    test_time_augment: tuple[AugmentConfig, int] | None  # (augmentation, seed) of the test-time copies
+    class_prior: np.ndarray | None  # (n_labels,) training share of each emotion, divided out of the probabilities
+
+
+def _hint(model_dir: Path) -> str:
+    return f"train one with: python model_training.py --out-dir {model_dir}"
+
+
+def save_model(model, path: Path) -> None:
+    """model.save to a temporary .keras file next to path, then rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".keras")
+    os.close(fd)
+    try:
+        model.save(tmp)
+        os.replace(tmp, path)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+
+
+def write_preprocessing(model_dir: Path, preprocessing: Preprocessing) -> None:
+    """preprocessing.json: everything besides the network that predict.py needs, as plain numbers (no pickle)."""
+    tta = preprocessing.test_time_augment
+    write_json(model_dir / "preprocessing.json", {
+        "version": PREPROCESSING_VERSION, "labels": list(preprocessing.labels),
+        "feature_config": preprocessing.feature_config.to_dict(), "feature_names": list(preprocessing.feature_names),
+        "scaler_mean": preprocessing.mean.tolist(), "scaler_scale": preprocessing.scale.tolist(),
+        "test_time_augment": None if tta is None else {"augment": dataclasses.asdict(tta[0]), "seed": tta[1]},
+        "class_prior": None if preprocessing.class_prior is None else preprocessing.class_prior.tolist()})
+
+
+def _parse(record: dict, source: str) -> Preprocessing:
+    """Preprocessing from the JSON record; KeyError, TypeError, ValueError or UserError if it does not fit."""
+    tta = record["test_time_augment"]
+    if tta is not None:
+        tta = (AugmentConfig.from_dict(tta["augment"]), int(tta["seed"]))
+    prior = record["class_prior"]
+    return Preprocessing(tuple(record["labels"]), FeatureConfig.from_dict(record["feature_config"], source),
+                         tuple(record.get("feature_names", ())),
+                         np.asarray(record["scaler_mean"], dtype=np.float32),
+                         np.asarray(record["scaler_scale"], dtype=np.float32), tta,
+                         None if prior is None else np.asarray(prior, dtype=np.float64))
+
+
+def load_preprocessing(model_dir: Path) -> Preprocessing:
+    """preprocessing.json of a model folder, checked; ModelDirError saying how to make a good one."""
+    hint, source = _hint(model_dir), f"{model_dir}/preprocessing.json"
+    if not model_dir.is_dir():
+        raise ModelDirError(f"model folder {model_dir} does not exist; {hint}")
+    missing = [name for name in ("model.keras", "preprocessing.json") if not (model_dir / name).is_file()]
+    if missing:
+        raise ModelDirError(f"model folder {model_dir} lacks {', '.join(missing)}; {hint}")
+    try:
+        record = json.loads((model_dir / "preprocessing.json").read_text())
+        if record.get("version") != PREPROCESSING_VERSION:
+            raise ModelDirError(f"{source} is version {record.get('version')}, this predict.py reads version "
+                                f"{PREPROCESSING_VERSION}; {hint}")
+        preprocessing = _parse(record, source)
+    except ModelDirError:
+        raise
+    except (ValueError, KeyError, TypeError, UserError) as err:
+        raise ModelDirError(f"{source} is unreadable or from another version ({err}); {hint}") from None
+    mean, prior, labels = preprocessing.mean, preprocessing.class_prior, preprocessing.labels
+    if not (len(mean) == len(preprocessing.scale) == len(preprocessing.feature_names or mean)):
+        raise ModelDirError(f"{source}: scaler and feature names disagree; {hint}")
+    if prior is not None and (prior.shape != (len(labels),) or not (prior > 0).all()):
+        raise ModelDirError(f"{source}: class_prior does not fit the {len(labels)} labels; {hint}")
+    return preprocessing
+
+
+def load_network(model_dir: Path, n_features: int, n_labels: int):
+    """The Keras model of a model folder, checked against the feature and label counts."""
+    import keras
+
+    hint = _hint(model_dir)
+    try:
+        model = keras.models.load_model(model_dir / "model.keras")
+    except Exception as err:  # Keras raises many kinds for a damaged or foreign file
+        raise ModelDirError(f"{model_dir}/model.keras cannot be loaded ({type(err).__name__}); {hint}") from None
+    if tuple(model.input_shape[1:]) != (n_features,) or model.output_shape[-1] != n_labels:
+        raise ModelDirError(f"{model_dir}/model.keras takes {model.input_shape[1:]} features and gives "
+                            f"{model.output_shape[-1]} classes, preprocessing.json says {n_features} and "
+                            f"{n_labels}; {hint}")
+    return model

@@ -1,0 +1,129 @@
+"""The classifier: a scaler, a residual Dense network, an ensemble average and the class prior.
+
+Features (n, n_features) are standardised with the training rows' mean and scale, classified by
+ENSEMBLE networks whose softmax outputs are averaged in one Keras model, and the probabilities
+divided by each emotion's training share (the uniform prior). Keras is imported only inside the
+functions that need it, so that importing this module is cheap.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from ser.corpus import LABELS
+from ser.errors import require
+
+# ---------------------------------------------------------------------------------- scaling
+def fit_scaler(X_train: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(mean, scale) of each feature over the training rows; constant features get scale 1."""
+    mean, scale = X_train.mean(axis=0), X_train.std(axis=0)
+    return mean.astype(np.float32), np.where(scale > 1e-8, scale, 1.0).astype(np.float32)
+
+
+def apply_scaler(X: np.ndarray, mean: np.ndarray, scale: np.ndarray) -> np.ndarray:
+    return ((X - mean) / scale).astype(np.float32)
+
+
+# ---------------------------------------------------------------------------------- network
+@dataclasses.dataclass(frozen=True)
+class ModelConfig:
+    """The network's shape and its optimiser; the defaults are model_training.py's constants."""
+
+    width: int  # units of every Dense layer
+    blocks: int  # residual blocks
+    dropout: float
+    weight_decay: float  # L2 on the Dense kernels
+    learning_rate: float
+    label_smoothing: float
+
+    def __post_init__(self):
+        require(self.width >= 1 and self.blocks >= 0, f"width {self.width} must be at least 1 and blocks "
+                                                      f"{self.blocks} at least 0 (--width, --blocks)")
+        require(0 <= self.dropout < 1, f"dropout {self.dropout} must be 0 to below 1 (--dropout)")
+        require(self.weight_decay >= 0, f"weight_decay {self.weight_decay} is negative (--weight-decay)")
+        require(self.learning_rate > 0, f"learning_rate {self.learning_rate} must be above 0 (--learning-rate)")
+        require(0 <= self.label_smoothing < 1, f"label_smoothing {self.label_smoothing} must be 0 to below 1")
+
+
+def build_model(n_features: int, n_classes: int, config: ModelConfig):
+    """Dense stem, then `blocks` residual blocks (Dense-BN-ReLU-Dropout-Dense-BN + skip), softmax."""
+    import keras
+    from keras import layers
+
+    regularizer = keras.regularizers.l2(config.weight_decay)
+    inputs = keras.Input(shape=(n_features,), name="features")
+    x = layers.Dense(config.width, kernel_regularizer=regularizer, name="stem")(inputs)
+    x = layers.Activation("relu")(layers.BatchNormalization()(x))
+    for block in range(config.blocks):
+        h = layers.Dense(config.width, kernel_regularizer=regularizer, name=f"block{block}_dense1")(x)
+        h = layers.Dropout(config.dropout)(layers.Activation("relu")(layers.BatchNormalization()(h)))
+        h = layers.Dense(config.width, kernel_regularizer=regularizer, name=f"block{block}_dense2")(h)
+        h = layers.BatchNormalization()(h)
+        x = layers.Activation("relu")(layers.Add(name=f"block{block}_skip")([x, h]))
+    x = layers.Dropout(config.dropout)(x)
+    outputs = layers.Dense(n_classes, activation="softmax", name="emotion")(x)
+    model = keras.Model(inputs, outputs, name="residual_dense")
+    model.compile(optimizer=keras.optimizers.Adam(config.learning_rate),
+                  loss=keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing),
+                  metrics=["accuracy"])
+    return model
+
+
+def average_models(models: list):
+    """One Keras model whose output is the mean of the given models' softmax outputs."""
+    import keras
+
+    if len(models) == 1:
+        return models[0]
+    inputs = keras.Input(shape=models[0].input_shape[1:], name="features")
+    for i, model in enumerate(models):
+        model.name = f"member{i}"
+    outputs = keras.layers.Average(name="emotion")([model(inputs) for model in models])
+    return keras.Model(inputs, outputs, name="ensemble")
+
+
+def train_network(X_train, y_train, X_val, y_val, config: ModelConfig, epochs: int, batch_size: int,
+                  patience: int, lr_patience: int, seed: int, verbose: int = 2, n_classes: int = len(LABELS)):
+    """(trained model, history dict) with early stopping and LR schedule on the validation set.
+
+    X_* are scaled features (n, n_features), y_* labels 0..n_classes-1 (n,)."""
+    import keras
+
+    keras.utils.set_random_seed(seed)
+    model = build_model(X_train.shape[1], n_classes, config)
+    one_hot = lambda y: keras.utils.to_categorical(y, n_classes)  # noqa: E731
+    callbacks = [
+        keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience, restore_best_weights=True),
+        keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=lr_patience, min_lr=1e-5),
+    ]
+    history = model.fit(X_train, one_hot(y_train), validation_data=(X_val, one_hot(y_val)), epochs=epochs,
+                        batch_size=batch_size, shuffle=True, callbacks=callbacks, verbose=verbose)
+    return model, {k: [float(v) for v in values] for k, values in history.history.items()}
+
+
+# ---------------------------------------------------------------------------------- prior and prediction
+def class_prior(y_train: np.ndarray, n_classes: int = len(LABELS)) -> np.ndarray:
+    """(n_classes,) each emotion's share of the training labels; an absent emotion counts as one file."""
+    counts = np.maximum(np.bincount(y_train, minlength=n_classes), 1).astype(np.float64)
+    return counts / counts.sum()
+
+
+def with_uniform_prior(probabilities: np.ndarray, prior: np.ndarray | None) -> np.ndarray:
+    """(n, n_classes) probabilities as if every emotion were equally likely: p(emotion | x) / prior,
+    renormalised. The networks learn the training shares (RAVDESS has half as many neutral files);
+    dividing them out is the decision that maximises balanced accuracy. None: unchanged."""
+    if prior is None:
+        return probabilities
+    weighted = probabilities / prior
+    return weighted / weighted.sum(axis=1, keepdims=True)
+
+
+def predict_views(model, views: np.ndarray, prior: np.ndarray | None = None) -> np.ndarray:
+    """Softmax outputs (n, n_classes) averaged over the views (views, n, n_features) of each row, then
+    with_uniform_prior(prior): how both the evaluation and predict.py turn features into probabilities."""
+    n_views, n_rows, n_features = views.shape
+    probabilities = model.predict(views.reshape(-1, n_features), batch_size=256, verbose=0)
+    return with_uniform_prior(probabilities.reshape(n_views, n_rows, -1).mean(axis=0), prior)
+

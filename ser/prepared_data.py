@@ -1,0 +1,191 @@
+"""The prepared-data folder that data_preparation.py writes and model_training.py reads.
+
+    X_{train,val,test}.npy   float32 (n_files, n_features)
+    y_{train,val,test}.npy   int64 (n_files,), index into meta.json's labels
+    manifest.csv             one row per file (MANIFEST_COLUMNS), in array order within each split
+    meta.json                format_version, labels, feature config and names, split, counts,
+                             skipped files, library versions, fingerprint of the inputs
+
+The writer and the reader are both here, with FORMAT_VERSION: the reader refuses another version.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import hashlib
+import io
+import json
+import os
+import platform
+from pathlib import Path
+
+import numpy as np
+
+from ser.atomic import temporary_copy
+from ser.corpus import LABELS, SPLITS, Recording, Split
+from ser.errors import UserError
+from ser.features import FeatureConfig
+
+FORMAT_VERSION = 1  # bump when the layout of meta.json / the arrays / the manifest changes
+ARRAY_FILES = tuple(f"{k}_{s}.npy" for k in "Xy" for s in SPLITS)
+
+
+@dataclasses.dataclass(frozen=True)
+class ManifestRow:
+    """One prepared file: a row of manifest.csv, typed."""
+
+    path: str  # absolute
+    split: str  # train, val or test
+    actor: int
+    gender: str  # male or female
+    emotion: str  # one of LABELS
+    intensity: str  # normal or strong
+    statement: int
+    repetition: int
+
+    @classmethod
+    def of(cls, recording: Recording, split: str) -> "ManifestRow":
+        return cls(str(recording.path.resolve()), split, recording.actor, recording.gender,
+                   LABELS[recording.emotion], recording.intensity, recording.statement, recording.repetition)
+
+    @classmethod
+    def from_csv(cls, row: dict[str, str]) -> "ManifestRow":
+        """From csv.DictReader's strings; ValueError or KeyError if a column is missing or not a number."""
+        types = {f.name: f.type for f in dataclasses.fields(cls)}
+        return cls(**{name: int(row[name]) if kind == "int" else row[name] for name, kind in types.items()})
+
+
+MANIFEST_COLUMNS = tuple(f.name for f in dataclasses.fields(ManifestRow))
+
+
+@dataclasses.dataclass(frozen=True)
+class Dataset:
+    """Files as one array: features, labels and manifest rows in the same order."""
+
+    X: np.ndarray  # (n_files, n_features) float32
+    y: np.ndarray  # (n_files,) int64
+    rows: list[ManifestRow]
+
+    @property
+    def actors(self) -> np.ndarray:
+        """(n_files,) the actor of each file."""
+        return np.array([row.actor for row in self.rows])
+
+
+@dataclasses.dataclass(frozen=True)
+class Prepared:
+    """The arrays, manifest and metadata of one data_preparation.py run."""
+
+    X: dict[str, np.ndarray]  # split -> (n, n_features) float32
+    y: dict[str, np.ndarray]  # split -> (n,) int64
+    rows: dict[str, list[ManifestRow]]  # split -> manifest rows in array order
+    meta: dict
+    feature_config: FeatureConfig
+
+    def dataset(self) -> Dataset:
+        """All three splits in one array, in train, val, test order."""
+        return Dataset(np.concatenate([self.X[s] for s in SPLITS]), np.concatenate([self.y[s] for s in SPLITS]),
+                       [row for s in SPLITS for row in self.rows[s]])
+
+    def split(self) -> Split:
+        """The prepared split as row indices into dataset()."""
+        sizes = np.cumsum([0] + [len(self.y[s]) for s in SPLITS])
+        return Split(*(np.arange(sizes[i], sizes[i + 1]) for i in range(3)))
+
+
+def write_prepared(out_dir: Path, arrays: dict[str, np.ndarray], manifest: list[ManifestRow], meta: dict) -> None:
+    """All outputs written to temporary files first and renamed only once every one is complete,
+    meta.json last, so an interrupted run leaves the previous output as it was."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    staged = []
+    try:
+        for name, array in arrays.items():
+            buffer = io.BytesIO()
+            np.save(buffer, array)
+            staged.append((f"{name}.npy", buffer.getvalue()))
+        text = io.StringIO()
+        writer = csv.DictWriter(text, fieldnames=MANIFEST_COLUMNS, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(dataclasses.asdict(row) for row in manifest)
+        staged.append(("manifest.csv", text.getvalue().encode()))
+        staged.append(("meta.json", json.dumps({"format_version": FORMAT_VERSION, **meta}, indent=2).encode()))
+        temporary = [(temporary_copy(out_dir, name, lambda f, data=payload: f.write(data)), out_dir / name)
+                     for name, payload in staged]
+        for tmp, final in temporary:
+            os.replace(tmp, final)
+    finally:
+        for tmp in out_dir.glob(".*.tmp"):
+            tmp.unlink(missing_ok=True)
+
+
+def _read(data_dir: Path, hint: str) -> tuple[dict, FeatureConfig, dict, dict, list[ManifestRow]]:
+    """meta.json, its feature config, the arrays and the manifest rows; UserError if unreadable."""
+    try:
+        meta = json.loads((data_dir / "meta.json").read_text())
+        if meta.get("format_version") != FORMAT_VERSION:
+            raise UserError(f"{data_dir}/meta.json is format version {meta.get('format_version')}, this code "
+                            f"reads version {FORMAT_VERSION}; {hint}")
+        config = FeatureConfig.from_dict(meta["feature_config"], str(data_dir / "meta.json"))
+        X = {s: np.load(data_dir / f"X_{s}.npy") for s in SPLITS}
+        y = {s: np.load(data_dir / f"y_{s}.npy") for s in SPLITS}
+        with open(data_dir / "manifest.csv", newline="") as f:
+            manifest = [ManifestRow.from_csv(row) for row in csv.DictReader(f)]
+    except (ValueError, KeyError, TypeError, OSError) as err:
+        raise UserError(f"{data_dir} holds unreadable or outdated files ({err}); {hint}") from None
+    return meta, config, X, y, manifest
+
+
+def load_prepared(data_dir: Path) -> Prepared:
+    """Read what data_preparation.py wrote; UserError naming the first thing that is wrong."""
+    data_dir = Path(data_dir)
+    hint = f"run data_preparation.py --out-dir {data_dir}"
+    if not data_dir.is_dir():
+        raise UserError(f"prepared data folder {data_dir} does not exist; {hint}")
+    missing = [name for name in ("meta.json", "manifest.csv", *ARRAY_FILES) if not (data_dir / name).exists()]
+    if missing:
+        raise UserError(f"{data_dir} lacks {', '.join(missing)}; {hint}")
+    meta, config, X, y, manifest = _read(data_dir, hint)
+    if meta.get("labels") != list(LABELS):
+        raise UserError(f"{data_dir}/meta.json has labels {meta.get('labels')}, expected {list(LABELS)}; {hint}")
+    n_features = len(meta["feature_names"])
+    rows = {s: [r for r in manifest if r.split == s] for s in SPLITS}
+    for s in SPLITS:
+        if X[s].ndim != 2 or X[s].shape[1] != n_features:
+            raise UserError(f"{data_dir}/X_{s}.npy has shape {X[s].shape}, but meta.json's feature "
+                            f"config gives {n_features} features; {hint}")
+        if not len(X[s]) == len(y[s]) == len(rows[s]):
+            raise UserError(f"{data_dir}: X_{s} has {len(X[s])} rows, y_{s} {len(y[s])} and "
+                            f"manifest.csv {len(rows[s])} for {s}; {hint}")
+        if len(y[s]) == 0:
+            raise UserError(f"{data_dir}: the {s} split is empty; {hint} with more actors")
+    return Prepared(X, y, rows, meta, config)
+
+
+def library_versions() -> dict[str, str]:
+    """The versions of what computes the features, for meta.json."""
+    import librosa
+    import sklearn
+    import soundfile
+
+    return {"python": platform.python_version(), "numpy": np.__version__, "librosa": librosa.__version__,
+            "soundfile": soundfile.__version__, "scikit-learn": sklearn.__version__}
+
+
+def inputs_fingerprint(paths: list[Path], settings: dict) -> str:
+    """Hash of the input files (name, size, mtime) and every setting: equal means same output."""
+    digest = hashlib.sha256(json.dumps(settings, sort_keys=True).encode())
+    for path in paths:
+        stat = path.stat()
+        digest.update(f"{path.name}:{stat.st_size}:{stat.st_mtime_ns};".encode())
+    return digest.hexdigest()
+
+
+def is_up_to_date(out_dir: Path, fingerprint: str) -> bool:
+    """Whether out_dir holds a complete prepared folder made from inputs with this fingerprint."""
+    try:
+        meta = json.loads((out_dir / "meta.json").read_text())
+    except (OSError, ValueError):
+        return False
+    complete = all((out_dir / name).exists() for name in (*ARRAY_FILES, "manifest.csv"))
+    return meta.get("fingerprint") == fingerprint and complete

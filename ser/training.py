@@ -1,0 +1,190 @@
+"""One training recipe, used by model_training.py (single split and folds) and bench/nested_check.py.
+
+Fit the scaler and ENSEMBLE networks on a split's non-test files (plus their augmented copies),
+each network early-stopped on other validation actors, average them, and evaluate on the split's
+test files: each file and its own augmented copies classified, the probabilities averaged and
+divided by the training share of each emotion.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+from pathlib import Path
+
+import numpy as np
+
+from ser import network
+from ser.augment import AugmentConfig, AugmentedRows, augmented_rows
+from ser.corpus import Split, actor_folds
+from ser.errors import require
+from ser.features import FeatureConfig
+from ser.metrics import evaluate, fold_result
+from ser.prepared_data import Dataset
+
+log = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainConfig:
+    """Every setting of a training run (model_training.py's constants, one flag each), checked when built."""
+
+    epochs: int
+    batch_size: int
+    learning_rate: float
+    width: int
+    blocks: int
+    dropout: float
+    weight_decay: float
+    label_smoothing: float
+    patience: int  # epochs without validation improvement before stopping
+    lr_patience: int  # ... before halving the learning rate
+    ensemble: int  # networks averaged
+    augment: bool
+    augment_copies: int
+    test_time_augment: bool
+    uniform_prior: bool
+    noise_snr_db: tuple[float, float]
+    speed_range: tuple[float, float]
+    pitch_semitones: tuple[float, float]
+    shift_fraction: float
+    augment_probability: float
+    folds: int  # 0: the prepared split; K: K-fold cross-validation by actor
+    seed: int
+
+    def __post_init__(self):
+        for name in ("epochs", "batch_size", "patience", "lr_patience", "ensemble"):
+            value = getattr(self, name)
+            require(value >= 1, f"{name} {value} must be at least 1 (--{name.replace('_', '-')})")
+        require(self.folds == 0 or self.folds >= 2, f"folds {self.folds} must be 0 (off) or at least 2 (--folds)")
+        _ = self.model_config, self.augment_config  # built now, so that their values are checked now
+
+    @property
+    def model_config(self) -> network.ModelConfig:
+        return network.ModelConfig(**{f.name: getattr(self, f.name) for f in dataclasses.fields(network.ModelConfig)})
+
+    @property
+    def augment_config(self) -> AugmentConfig:
+        return AugmentConfig(copies=self.augment_copies, noise_snr_db=self.noise_snr_db, speed_range=self.speed_range,
+                             pitch_semitones=self.pitch_semitones, shift_fraction=self.shift_fraction,
+                             probability=self.augment_probability)
+
+    @property
+    def uses_test_time_augment(self) -> bool:
+        return self.augment and self.test_time_augment
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainResult:
+    """The averaged model, its scaler and prior, the networks' histories, and the test figures."""
+
+    model: object  # keras.Model
+    mean: np.ndarray  # (n_features,) scaler
+    scale: np.ndarray
+    prior: np.ndarray | None  # (n_classes,) training share of each class, or None without the uniform prior
+    histories: list[dict]  # one per network: Keras history (loss, val_loss, accuracy, ...)
+    metrics: dict  # ser.metrics.evaluate of the test files, plus class_prior and member_epochs
+    probabilities: np.ndarray  # (n_test, n_classes)
+
+
+def augment_dataset(data: Dataset, feature_config: FeatureConfig, config: TrainConfig, cache_dir: Path,
+                    jobs: int) -> AugmentedRows | None:
+    """Augmented copies of every file of data (the members train on their own files' copies; the test
+    files' copies serve test-time augmentation), or None with augmentation off."""
+    if not config.augment:
+        return None
+    return augmented_rows([row.path for row in data.rows], data.y, feature_config, config.augment_config,
+                          config.seed, cache_dir, jobs)
+
+
+def member_splits(actors: np.ndarray, split: Split, members: int, rng: np.random.Generator) -> list[Split]:
+    """One split per ensemble member, for files spoken by actors (n_files,): member 0 keeps split.val;
+    the others take the next actors of each sex (split.val's count, in an order drawn from rng) as
+    validation and train on the rest of train + val, so the ensemble as a whole learns from every
+    non-test actor. Test is unchanged. A split that shares actors between train and val
+    (--split random) is kept for every member."""
+    pool = np.concatenate([split.train, split.val])
+    pool_actors = actors[pool]
+    val_actors = {int(a) for a in actors[split.val]}
+    if val_actors & {int(a) for a in actors[split.train]}:
+        return [split] * members
+    order = []  # per sex: this split's validation actors first, then the others shuffled
+    for sex in (1, 0):
+        first = sorted(a for a in val_actors if a % 2 == sex)
+        others = [a for a in np.unique(pool_actors) if a % 2 == sex and a not in val_actors]
+        order.append((first, list(rng.permutation(others))))
+    splits = []
+    for member in range(members):
+        chosen = []
+        for first, others in order:
+            cycle = first + others
+            chosen += [cycle[(member * len(first) + j) % len(cycle)] for j in range(len(first))]
+        is_val = np.isin(pool_actors, chosen)
+        splits.append(Split(pool[~is_val], pool[is_val], split.test))
+    return splits
+
+
+def evaluation_views(X: np.ndarray, index: np.ndarray, augmented: AugmentedRows | None) -> np.ndarray:
+    """(views, len(index), n_features): the rows of X, then (if augmented is given) each augmented copy."""
+    views = [X[index]]
+    if augmented is not None:
+        position = {row: np.flatnonzero(augmented.owner == row) for row in index}
+        copies = min(len(p) for p in position.values())
+        views += [augmented.X[[position[row][c] for row in index]] for c in range(copies)]
+    return np.stack(views)
+
+
+def _train_members(data: Dataset, members: list[Split], augmented: AugmentedRows | None, config: TrainConfig,
+                   scaled, verbose: int) -> tuple[list, list[dict]]:
+    """The trained networks of the ensemble and their histories; each sees only its own training files' copies."""
+    networks, histories = [], []
+    for number, member in enumerate(members):
+        X_train, y_train = data.X[member.train], data.y[member.train]
+        if augmented is not None:
+            keep = np.isin(augmented.owner, member.train)
+            X_train = np.concatenate([X_train, augmented.X[keep]])
+            y_train = np.concatenate([y_train, augmented.y[keep]])
+        model, history = network.train_network(
+            scaled(X_train), y_train, scaled(data.X[member.val]), data.y[member.val], config.model_config,
+            config.epochs, config.batch_size, config.patience, config.lr_patience, config.seed + number, verbose)
+        networks.append(model)
+        histories.append(history)
+    return networks, histories
+
+
+def train_and_evaluate(data: Dataset, split: Split, augmented: AugmentedRows | None, config: TrainConfig,
+                       rng: np.random.Generator, verbose: int = 2) -> TrainResult:
+    """Train the ensemble on split's non-test files and evaluate it on split.test (see the module docstring).
+
+    The scaler is fitted on the files the members train on; with config.uniform_prior the
+    probabilities are divided by the class shares of those files (metrics["class_prior"]).
+    """
+    members = member_splits(data.actors, split, config.ensemble, rng)
+    trained = np.unique(np.concatenate([m.train for m in members]))
+    mean, scale = network.fit_scaler(data.X[trained])
+    scaled = lambda part: network.apply_scaler(part, mean, scale)  # noqa: E731
+    networks, histories = _train_members(data, members, augmented, config, scaled, verbose)
+    model = network.average_models(networks)
+    views = evaluation_views(data.X, split.test, augmented if config.test_time_augment else None)
+    prior = network.class_prior(data.y[trained]) if config.uniform_prior else None
+    probabilities = network.predict_views(model, scaled(views), prior)
+    metrics = evaluate(data.y[split.test], probabilities, [data.rows[i] for i in split.test])
+    metrics["class_prior"] = None if prior is None else prior.tolist()
+    metrics["member_epochs"] = [len(h["loss"]) for h in histories]
+    return TrainResult(model, mean, scale, prior, histories, metrics, probabilities)
+
+
+def cross_validate(data: Dataset, augmented: AugmentedRows | None, config: TrainConfig, val_fraction: float,
+                   rng: np.random.Generator) -> list[dict]:
+    """train_and_evaluate on each of config.folds actor folds (ser.corpus.actor_folds); one result per fold."""
+    splits = actor_folds(data.actors, config.folds, val_fraction, rng)
+    results = []
+    for number, split in enumerate(splits, 1):
+        start = time.perf_counter()
+        metrics = train_and_evaluate(data, split, augmented, config, rng, verbose=0).metrics
+        results.append(fold_result(metrics, time.perf_counter() - start))
+        log.info("fold %d/%d: test actors %s, accuracy %.3f, balanced accuracy %.3f, macro F1 %.3f",
+                 number, len(splits), metrics["test_actors"], metrics["accuracy"],
+                 metrics["balanced_accuracy"], metrics["macro_f1"])
+    return results

@@ -1,0 +1,39 @@
+"""ser.audio: any rate, depth and channel count, read as mono float32 at the configured rate."""
+
+import numpy as np
+import pytest
+
+from conftest import FEATURE_CONFIG as CONFIG
+from conftest import speech_like, write_wav
+from ser import audio, features
+
+
+@pytest.mark.parametrize("sr,subtype,channels", [(48000, "PCM_16", 1), (16000, "PCM_16", 1),
+                                                 (48000, "PCM_24", 1), (44100, "FLOAT", 1),
+                                                 (48000, "PCM_16", 2), (22050, "PCM_32", 2)])
+def test_load_audio_gives_mono_at_the_configured_rate(tmp_path, sr, subtype, channels):
+    signal = speech_like(seconds=1.0, sr=sr, pad=0.2)
+    data = np.stack([signal, signal], axis=1) if channels == 2 else signal
+    path = write_wav(tmp_path / "x.wav", data, sr, subtype)
+    loaded = audio.load_audio(path, 16000)
+    assert loaded.ndim == 1 and loaded.dtype == np.float32
+    assert abs(len(loaded) - round(len(signal) * 16000 / sr)) <= 1
+    reference = audio.load_audio(write_wav(tmp_path / "ref.wav", signal, sr, "FLOAT"), 16000)
+    assert np.abs(loaded - reference).max() < 1e-3
+
+
+def test_stereo_downmix_gives_the_same_features_as_mono(tmp_path):
+    signal = speech_like()
+    mono = features.file_features(write_wav(tmp_path / "m.wav", signal), CONFIG)
+    stereo = features.file_features(write_wav(tmp_path / "s.wav", np.stack([signal, signal], 1)), CONFIG)
+    np.testing.assert_allclose(mono, stereo, rtol=1e-4, atol=1e-4)
+
+
+def test_unreadable_and_empty_files_are_named(tmp_path):
+    garbage = tmp_path / "garbage.wav"
+    garbage.write_bytes(b"not audio at all" * 10)
+    with pytest.raises(audio.AudioError, match=f"{garbage}: unreadable"):
+        audio.load_audio(garbage, 16000)
+    empty = write_wav(tmp_path / "empty.wav", np.zeros(0, np.float32))
+    with pytest.raises(audio.AudioError, match=f"{empty}: empty"):
+        audio.load_audio(empty, 16000)

@@ -1,0 +1,101 @@
+"""ser.features: one name per value, deterministic, level- and padding-independent, config checked."""
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from conftest import FEATURE_CONFIG as CONFIG
+from conftest import bad_files, speech_like, write_wav
+from ser import features
+from ser.errors import ConfigError, UserError
+
+
+@pytest.mark.parametrize("kind", ["corrupt", "empty", "silent", "short"])
+def test_unusable_files_give_a_reason_that_names_the_file(tmp_path, kind):
+    path, reason = bad_files(tmp_path)[kind]
+    vector, message = features.try_file_features(path, CONFIG)
+    assert vector is None
+    assert str(path) in message and reason in message
+
+
+def test_noise_without_speech_is_silent_but_quiet_speech_is_not(tmp_path):
+    noise = np.random.default_rng(0).standard_normal(48000).astype(np.float32) * 0.01
+    assert "silent" in features.try_file_features(write_wav(tmp_path / "n.wav", noise), CONFIG)[1]
+    quiet = write_wav(tmp_path / "q.wav", speech_like() * 0.01)
+    assert features.try_file_features(quiet, CONFIG)[0] is not None
+
+
+def test_features_have_one_name_each_and_are_deterministic():
+    signal = speech_like(sr=16000)
+    first = features.extract_features(signal, 16000, CONFIG)
+    names = features.feature_names(CONFIG)
+    assert first.shape == (len(names),) and len(set(names)) == len(names)
+    assert np.isfinite(first).all()
+    np.testing.assert_array_equal(first, features.extract_features(signal, 16000, CONFIG))
+
+
+def test_features_ignore_recording_level_and_silence_padding():
+    signal = speech_like(sr=16000, pad=0.3)
+    base = features.extract_features(signal, 16000, CONFIG)
+    quieter = features.extract_features(signal * 0.05, 16000, CONFIG)
+    padded = features.extract_features(np.concatenate([np.zeros(32000, np.float32), signal,
+                                                 np.zeros(16000, np.float32)]), 16000, CONFIG)
+    scale = np.abs(base) + 1
+    assert np.max(np.abs(quieter - base) / scale) < 0.05
+    assert np.max(np.abs(padded - base) / scale) < 0.05
+
+
+def test_features_follow_the_config():
+    signal = speech_like(sr=16000)
+    baseline = dataclasses.replace(CONFIG, features="mfcc_mean", n_mfcc=20)
+    assert features.extract_features(signal, 16000, baseline).shape == (20,)
+    assert features.feature_names(baseline) == [f"mfcc_mean{i}" for i in range(20)]
+    at_48k = features.extract_features(speech_like(sr=48000), 48000, CONFIG)  # resampled to 16 kHz inside
+    at_16k = features.extract_features(signal, 16000, CONFIG)
+    mfcc_means = [i for i, name in enumerate(features.feature_names(CONFIG)) if name.startswith("mfcc_mean")]
+    assert np.max(np.abs(at_48k - at_16k)[mfcc_means] / (np.abs(at_16k[mfcc_means]) + 1)) < 0.1
+
+
+def test_harmonicity_is_high_for_a_steady_vowel_and_low_for_noise():
+    sr, hop, frame_length = 16000, 320, 1024
+    t = np.arange(sr) / sr
+    vowel = sum(np.sin(2 * np.pi * 150 * k * t) / k for k in range(1, 8))
+    noise = np.random.default_rng(0).normal(size=sr)
+    frames = np.arange(5, 40)
+    f0 = np.full(50, 150.0)
+    assert features._harmonicity_db(vowel, f0, frames, frame_length, hop, sr).min() > 15
+    assert features._harmonicity_db(noise, f0, frames, frame_length, hop, sr).max() < 0
+
+
+def test_feature_config_from_another_version_is_rejected():
+    values = CONFIG.to_dict() | {"n_chroma": 12}
+    with pytest.raises(UserError, match="another feature config"):
+        features.FeatureConfig.from_dict(values)
+    assert features.FeatureConfig.from_dict(CONFIG.to_dict()) == CONFIG
+    with pytest.raises(UserError, match="version"):  # made by older feature code
+        features.FeatureConfig.from_dict(CONFIG.to_dict() | {"version": features.FEATURE_VERSION - 1})
+
+
+@pytest.mark.parametrize("change,message", [
+    ({"f0_min": 600.0}, "f0_min 600.0 to f0_max 500.0"), ({"f0_min": 10.0}, "f0_min 10.0 Hz is too low for n_fft 512"),
+    ({"n_mfcc": 80}, "n_mfcc 80 must be 1 to n_mels"), ({"hop_length": 0}, "hop_length 0"),
+    ({"features": "wavelets"}, "features 'wavelets'"), ({"min_speech_seconds": -1.0}, "min_speech_seconds -1.0"),
+    ({"sample_rate": 4000}, "sample_rate 4000")])
+def test_feature_config_names_the_bad_value(change, message):
+    with pytest.raises(ConfigError, match=message):
+        dataclasses.replace(CONFIG, **change)
+
+
+def test_frames_and_blocks_follow_the_vector_order():
+    signal = speech_like(sr=16000)
+    blocks = features._feature_blocks(signal, 16000, CONFIG)
+    start, end = features.speech_span(signal, CONFIG)
+    speech = signal[start:end] / np.sqrt(np.mean(signal[start:end] ** 2))
+    frames = features.frames_of(speech, CONFIG)
+    assert frames.mfcc.shape == (CONFIG.n_mfcc, len(frames.rms_db)) and frames.band_power.shape[0] == 8
+    groups = (features.mfcc_blocks(frames) + features.spectrum_blocks(frames) + features.energy_blocks(frames)
+              + features.voice_blocks(frames) + features.contour_blocks(frames, CONFIG)
+              + features.rhythm_blocks(frames))
+    assert [name for name, _ in groups] == [name for name, _ in blocks]
+    assert [name for name, _ in blocks][:2] == ["mfcc_mean", "mfcc_std"] and blocks[-1][0] == "log_speech_seconds"

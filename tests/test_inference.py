@@ -1,0 +1,27 @@
+"""ser.inference: windows cover a recording, results per file and window."""
+
+import numpy as np
+import pytest
+
+from ser import inference
+
+
+def test_windows_cover_the_signal_in_order():
+    windows = inference.windows_of(n_samples=100, sample_rate=10, seconds=4, overlap=0.5)
+    assert windows == [(0, 40), (20, 60), (40, 80), (60, 100)]
+    assert inference.windows_of(25, 10, 4, 0.5) == [(0, 25)]  # shorter than one window
+    assert inference.windows_of(105, 10, 4, 0.5)[-1] == (65, 105)  # the tail is covered
+
+
+def test_predictions_average_the_speech_windows_and_mark_silence(tmp_path):
+    labels = ("a", "b")
+    whole = inference.FileFeatures(tmp_path / "03-01-02-01-01-01-01.wav", np.zeros((1, 1, 3)))
+    windows = [{"start": 0.0, "end": 4.0, "silent": False}, {"start": 2.0, "end": 6.0, "silent": True},
+               {"start": 4.0, "end": 8.0, "silent": False}]
+    long = inference.FileFeatures(tmp_path / "talk.wav", np.zeros((2, 1, 3)), windows)
+    probabilities = np.array([[0.2, 0.8], [0.9, 0.1], [0.5, 0.5]])
+    first, second = inference.predictions([whole, long], probabilities, labels)
+    assert first["emotion"] == "b" and first["confidence"] == 0.8 and first["true_emotion"] == "calm"
+    assert "segments" not in first and "true_emotion" not in second
+    assert second["probabilities"] == pytest.approx({"a": 0.7, "b": 0.3}) and second["emotion"] == "a"
+    assert [s.get("emotion") for s in second["segments"]] == ["a", None, "a"]

@@ -1,0 +1,87 @@
+"""ser.network: the residual network, seeded training, the ensemble average, scaler and class prior."""
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from conftest import TRAIN_CONFIG
+from ser import cli, network
+from ser.errors import ConfigError
+
+cli.quiet_tensorflow()
+
+
+def model_config(**change) -> network.ModelConfig:
+    """model_training.py's network settings, with some changed."""
+    return dataclasses.replace(TRAIN_CONFIG.model_config, **change)
+
+
+def test_model_gives_a_distribution_over_the_8_emotions():
+    model = network.build_model(20, 8, model_config(width=16, blocks=2))
+    probabilities = model.predict(np.random.default_rng(0).standard_normal((5, 20)).astype(np.float32), verbose=0)
+    assert probabilities.shape == (5, 8)
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1, rtol=1e-5)
+
+
+def test_residual_blocks_add_their_input_to_the_block_output():
+    import keras
+
+    model = network.build_model(12, 8, model_config(width=16, blocks=3))
+    for block in range(3):
+        skip = model.get_layer(f"block{block}_skip")
+        assert isinstance(skip, keras.layers.Add)
+        block_input, branch = skip.input
+        probe = keras.Model(model.input, [block_input, branch, skip.output])
+        x = np.random.default_rng(block).standard_normal((4, 12)).astype(np.float32)
+        a, b, total = probe.predict(x, verbose=0)
+        np.testing.assert_allclose(total, a + b, rtol=1e-5, atol=1e-6)
+        assert np.abs(a).sum() > 0 and np.abs(b).sum() > 0  # both paths carry signal
+        dense1 = model.get_layer(f"block{block}_dense1")
+        assert dense1.input is block_input  # the skip starts where the block's first Dense does
+
+
+def test_training_with_the_same_seed_gives_the_same_model():
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((64, 10)).astype(np.float32), rng.integers(0, 8, 64)
+    config = model_config(width=16, blocks=1)
+    runs = [network.train_network(X, y, X[:16], y[:16], config, 3, 16, 5, 2, seed=3, verbose=0)[0] for _ in range(2)]
+    other = network.train_network(X, y, X[:16], y[:16], config, 3, 16, 5, 2, seed=4, verbose=0)[0]
+    predictions = [m.predict(X, verbose=0) for m in runs + [other]]
+    np.testing.assert_array_equal(predictions[0], predictions[1])
+    assert not np.allclose(predictions[0], predictions[2])
+
+
+def test_average_models_averages_the_members():
+    members = [network.build_model(6, 8, model_config(width=8, blocks=1)) for _ in range(3)]
+    ensemble = network.average_models(members)
+    x = np.random.default_rng(1).standard_normal((3, 6)).astype(np.float32)
+    expected = np.mean([m.predict(x, verbose=0) for m in members], axis=0)
+    np.testing.assert_allclose(ensemble.predict(x, verbose=0), expected, rtol=1e-5)
+
+
+def test_uniform_prior_divides_out_the_training_shares():
+    y_train = np.array([0] * 2 + [1] * 4 + [2] * 4)  # neutral half as frequent; classes 3-7 absent
+    prior = network.class_prior(y_train, 8)
+    assert prior.sum() == pytest.approx(1) and prior[0] == pytest.approx(prior[1] / 2) and prior[3] == prior[0] / 2
+    probabilities = np.array([[0.30, 0.40, 0.30, 0, 0, 0, 0, 0], [0.1, 0.1, 0.8, 0, 0, 0, 0, 0]])
+    adjusted = network.with_uniform_prior(probabilities, prior)
+    np.testing.assert_allclose(adjusted.sum(axis=1), 1)
+    assert adjusted[0].argmax() == 0  # 0.30 / 2 beats 0.40 / 4: neutral wins once the shares are divided out
+    np.testing.assert_allclose(adjusted[1, :3], [0.2, 0.1, 0.8] / np.float64(1.1))
+    assert network.with_uniform_prior(probabilities, None) is probabilities
+
+
+def test_scaler_standardises_training_rows():
+    X = np.random.default_rng(0).normal(5, 3, (200, 4)).astype(np.float32)
+    X[:, 3] = 7.0  # constant feature
+    mean, scale = network.fit_scaler(X)
+    scaled = network.apply_scaler(X, mean, scale)
+    np.testing.assert_allclose(scaled[:, :3].mean(axis=0), 0, atol=1e-5)
+    np.testing.assert_allclose(scaled[:, :3].std(axis=0), 1, atol=1e-4)
+    assert np.all(scaled[:, 3] == 0)
+
+
+def test_model_config_names_the_bad_value():
+    with pytest.raises(ConfigError, match="dropout 1.5"):
+        model_config(dropout=1.5)
