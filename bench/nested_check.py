@@ -28,12 +28,15 @@ import model_training  # noqa: E402  (its flags are the settings scored)
 from ser import cli, corpus, prepared_data, training  # noqa: E402
 from ser.errors import UserError  # noqa: E402
 
+# ----------------------------------------------------------------------------------------------
+# Settings: each constant is the flag of the same name; its comment is the help.
 DATA_DIR = "bench/work/default/processed"  # what bench/accuracy.py (or data_preparation.py) wrote
 CACHE_DIR = "bench/work/cache"  # augmented copies, shared with bench/accuracy.py
-SEED = 42
-FOLDS = 6
+SEED = 42  # seed of the held-out draw and of model_training.py
+FOLDS = 6  # actor folds whose test actors are left out
 HELD_OUT_PER_SEX = 2  # actors of each sex scored in each fold
 VAL_PER_SEX = 2  # validation actors of each sex for the first network (model_training.py rotates them)
+# ----------------------------------------------------------------------------------------------
 KEYS = ("balanced_accuracy", "accuracy", "macro_f1")
 
 
@@ -54,22 +57,16 @@ def selection_splits(actors: np.ndarray, folds: int = FOLDS, held_out_per_sex: i
             raise UserError(f"{len(pool)} non-test actors per fold are too few to hold out {held_out_per_sex} "
                                f"and validate on {val_per_sex} of each sex; lower --held-out-per-sex")
         split = corpus.Split(np.flatnonzero(np.isin(actors, np.setdiff1d(rest, val))),
-                         np.flatnonzero(np.isin(actors, val)), np.flatnonzero(np.isin(actors, held)))
+                             np.flatnonzero(np.isin(actors, val)), np.flatnonzero(np.isin(actors, held)))
         result.append((test_actors.tolist(), split))
     return result
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--data-dir", type=Path, default=Path(DATA_DIR))
-    p.add_argument("--cache-dir", type=Path, default=ROOT / CACHE_DIR)
-    p.add_argument("--seed", type=int, default=SEED)
-    p.add_argument("--folds", type=int, default=FOLDS)
-    p.add_argument("--held-out-per-sex", type=int, default=HELD_OUT_PER_SEX)
-    p.add_argument("--val-per-sex", type=int, default=VAL_PER_SEX)
+    p = cli.settings_parser(sys.modules[__name__])
     p.add_argument("--train-args", nargs=argparse.REMAINDER, default=[],
                    help="model_training.py flags of the setting to score (its defaults otherwise)")
-    args = p.parse_args(argv)
+    args = cli.parse(p, argv)
     train_args = model_training.parse_args(["--seed", str(args.seed), "--cache-dir", str(args.cache_dir),
                                             *args.train_args])
     cli.setup_logging(False)

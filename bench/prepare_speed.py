@@ -12,7 +12,6 @@ Measures, in one run on the same files:
 
 from __future__ import annotations
 
-import argparse
 import subprocess
 import sys
 import tempfile
@@ -25,8 +24,12 @@ sys.path.insert(0, str(ROOT))
 import data_preparation  # noqa: E402  (its constants are the feature settings measured)
 from ser import cli, corpus, features, parallel  # noqa: E402
 
-DATA_DIR = "../ravdess/Audio_Speech_Actors_01-24"
-FEATURES = data_preparation.FEATURES
+# ----------------------------------------------------------------------------------------------
+# Settings: each constant is the flag of the same name; its comment is the help.
+DATA_DIR = "../ravdess/Audio_Speech_Actors_01-24"  # a RAVDESS folder
+FEATURES = data_preparation.FEATURES  # feature set measured
+JOBS = data_preparation.JOBS  # worker processes; -1 = all cores
+# ----------------------------------------------------------------------------------------------
 
 
 def floor_features(path: Path, sample_rate: int = data_preparation.SAMPLE_RATE,
@@ -45,11 +48,7 @@ def timed(function) -> float:
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--data-dir", type=Path, default=Path(DATA_DIR))
-    p.add_argument("--features", choices=features.FEATURE_SETS, default=FEATURES)
-    p.add_argument("--jobs", type=int, default=data_preparation.JOBS)
-    args = p.parse_args(argv)
+    args = cli.parse(cli.settings_parser(sys.modules[__name__], choices={"FEATURES": features.FEATURE_SETS}), argv)
     cli.setup_logging()
     recordings, _ = corpus.find_recordings(args.data_dir, data_preparation.CHANNEL)
     paths = [r.path for r in recordings]

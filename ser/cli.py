@@ -26,20 +26,23 @@ log = logging.getLogger("ser")
 
 
 def documented_constants(module: ModuleType) -> list[tuple[str, object, str]]:
-    """(name, value, comment) of each UPPER_CASE constant assigned at the top level of module.
+    """(name, value, comment) of each UPPER_CASE constant assigned at the top level of module, in the
+    settings block between the first two lines that start with "# ---" (the whole module if it has none).
 
     The comment is the one after the assignment, continued by the comment-only lines below it whose
     text is indented past the "#" (aligned under the first).
     """
     source = inspect.getsource(module)
     lines = source.splitlines()
+    markers = [number for number, line in enumerate(lines, 1) if line.startswith("# ---")]
+    first, last = markers[:2] if len(markers) >= 2 else (0, len(lines) + 1)
     comments = {token.start[0]: token.string.lstrip("#").strip()
                 for token in tokenize.generate_tokens(io.StringIO(source).readline)
                 if token.type == tokenize.COMMENT}
     found = []
     for node in ast.parse(source).body:
         if not (isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)
-                and node.targets[0].id.isupper()):
+                and node.targets[0].id.isupper() and first < node.lineno < last):
             continue
         name, line = node.targets[0].id, node.end_lineno
         text = [comments.get(line, "")]
@@ -60,7 +63,7 @@ def settings_parser(module: ModuleType, choices: dict[str, list] | None = None) 
     parser = argparse.ArgumentParser(description=(module.__doc__ or "").split("\n\n")[0],
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     for name, value, comment in documented_constants(module):
-        flag, options = "--" + name.lower().replace("_", "-"), {"default": value, "help": comment or " "}
+        flag, options = "--" + name.lower().replace("_", "-"), {"default": value, "help": comment.replace("%", "%%") or " "}
         if isinstance(value, bool):
             options["action"] = argparse.BooleanOptionalAction
         elif isinstance(value, tuple):

@@ -20,7 +20,7 @@ RATE = 16000  # Hz
 RANGE = (0.9, 1.1)  # low and high,
 #                     said over two lines
 FAST = True
-NAME = "x"  # one of x, y
+NAME = "x"  # one of x, y (50% each)
 lowercase = 3
 '''
 
@@ -38,7 +38,16 @@ def script(tmp_path):
 def test_constants_and_their_comments_are_read_off_the_source(script):
     assert cli.documented_constants(script) == [
         ("OUT_DIR", "out", "where it goes"), ("RATE", 16000, "Hz"),
-        ("RANGE", (0.9, 1.1), "low and high, said over two lines"), ("FAST", True, ""), ("NAME", "x", "one of x, y")]
+        ("RANGE", (0.9, 1.1), "low and high, said over two lines"), ("FAST", True, ""), ("NAME", "x", "one of x, y (50% each)")]
+
+
+def test_only_the_settings_block_is_read_when_the_script_marks_one(tmp_path):
+    path = tmp_path / "marked.py"
+    path.write_text('COLUMNS = ("a", "b")\n# ----\nSEED = 1  # the seed\n# ----\nKEYS = ("x",)\n')
+    spec = importlib.util.spec_from_file_location("marked", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert cli.documented_constants(module) == [("SEED", 1, "the seed")]
 
 
 def test_each_constant_becomes_a_flag_of_its_type(script):
@@ -52,7 +61,7 @@ def test_each_constant_becomes_a_flag_of_its_type(script):
     with pytest.raises(SystemExit):
         cli.parse(parser, ["--name", "z"])
     help_text = parser.format_help()
-    assert "where it goes" in help_text and "said over two lines" in help_text
+    assert "where it goes" in help_text and "said over two lines" in help_text and "(50% each)" in help_text
 
 
 def test_every_setting_of_the_scripts_reaches_its_config():
