@@ -1,0 +1,151 @@
+"""Robustness benchmark: balanced accuracy on the test actors' files, clean and degraded (not a test).
+
+Trains the default recipe exactly as model_training.py does (the same seed gives the same models:
+the 6 actor folds of --folds 6, or with --folds 0 the prepared single split, quicker), then
+classifies every test file on its own as predict.py does (its features, its own test-time
+augmented copies, the class prior), clean and under each condition of CONDITIONS
+(ser.degradations), made deterministically from the file's name and the seed. Babble mixes
+BABBLE_TALKERS files of the fold's training actors, never a test actor. Prints per condition the
+balanced accuracy (mean over folds), its drop against clean, and how many files were rejected
+(no speech found: counted as wrong).
+
+    python bench/robustness.py --data-dir bench/work/default/processed --folds 0   # single split
+    python bench/robustness.py --data-dir bench/work/default/processed             # the 6 folds
+    python bench/robustness.py --train-args --no-test-time-augment                 # model_training.py flags
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import model_training  # noqa: E402  (its flags are the settings measured)
+from ser import audio, augment, cli, corpus, degradations, features, inference, network, parallel  # noqa: E402
+from ser import prepared_data, training  # noqa: E402
+
+# ----------------------------------------------------------------------------------------------
+# Settings: each constant is the flag of the same name; its comment is the help.
+DATA_DIR = "bench/work/default/processed"  # what bench/accuracy.py (or data_preparation.py) wrote
+CACHE_DIR = "bench/work/cache"  # augmented copies, shared with bench/accuracy.py
+FOLDS = 6  # actor folds as in model_training.py --folds; 0: the prepared single split
+SEED = 42  # seed of the training (model_training.py's) and of the degraded copies
+BABBLE_TALKERS = 4  # training actors' files summed into the babble
+JOBS = -1  # worker processes for the degraded copies' features; -1 = all cores
+# ----------------------------------------------------------------------------------------------
+
+CONDITIONS = {  # name -> degraded signal, from (signal, sample rate, rng, babble talkers, speech power)
+    "clean": lambda x, sr, rng, talkers, p: x,
+    "white noise 20 dB": lambda x, sr, rng, talkers, p: degradations.white_noise(x, 20, rng, p),
+    "white noise 10 dB": lambda x, sr, rng, talkers, p: degradations.white_noise(x, 10, rng, p),
+    "white noise 5 dB": lambda x, sr, rng, talkers, p: degradations.white_noise(x, 5, rng, p),
+    "babble 10 dB": lambda x, sr, rng, talkers, p: degradations.babble(x, talkers, 10, p),
+    "telephone": lambda x, sr, rng, talkers, p: degradations.telephone(x, sr),
+    "reverberation RT60 0.5 s": lambda x, sr, rng, talkers, p: degradations.reverberation(x, sr, 0.5, rng),
+    "MP3 32 kbit/s": lambda x, sr, rng, talkers, p: degradations.mp3(x, sr, 32),
+    "level -30 dB": lambda x, sr, rng, talkers, p: degradations.gain(x, -30),
+    "clipping (+20 dB)": lambda x, sr, rng, talkers, p: degradations.clipped(x, 20),
+    "microphone tilt ±6 dB": lambda x, sr, rng, talkers, p: degradations.tilt(x, sr),
+}
+
+
+def condition_views(path: str, talkers: list[str], config: features.FeatureConfig, tta, seed: int) -> dict:
+    """condition -> (views, n_features) of the file under that condition, as predict.py computes them
+    (inference.feature_views), or None where no speech was found in the degraded copy."""
+    signal = audio.load_audio(path, config.sample_rate)
+    start, end = features.speech_span(signal, config)
+    speech_power = degradations.power(signal[start:end]) if end > start else None
+    voices = [audio.load_audio(t, config.sample_rate) for t in talkers]
+    views = {}
+    for name, degrade in CONDITIONS.items():
+        rng = np.random.default_rng(augment.file_seed(f"{Path(path).name}:{name}", seed))
+        try:
+            degraded = degrade(signal, config.sample_rate, rng, voices, speech_power)
+            views[name] = inference.feature_views(degraded, config, tta, Path(path).name)
+        except audio.AudioError:
+            views[name] = None
+    return views
+
+
+def balanced_accuracy(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    """Mean recall over the classes present in y_true; a prediction of -1 (rejected file) is wrong."""
+    return float(np.mean([np.mean(y_pred[y_true == c] == c) for c in np.unique(y_true)]))
+
+
+def score_split(data, split, result: training.TrainResult, preprocessing_tta, config, args) -> dict:
+    """condition -> (balanced accuracy, rejected files) on split.test for the trained result."""
+    rng = np.random.default_rng(args.seed)
+    train_paths = [data.rows[i].path for i in split.train]
+    tasks = [(data.rows[i].path, [train_paths[j] for j in rng.choice(len(train_paths), args.babble_talkers,
+                                                                       replace=False)]) for i in split.test]
+    views = parallel.map_with_progress(_Task(config, preprocessing_tta, args.seed), tasks, args.jobs, desc="degrade")
+    y_true, scores = data.y[split.test], {}
+    for name in CONDITIONS:
+        ok = [i for i, v in enumerate(views) if v[name] is not None]
+        y_pred = np.full(len(y_true), -1)
+        if ok:
+            stacked = np.stack([views[i][name] for i in ok], axis=1)  # (views, files, n_features)
+            scaled = network.apply_scaler(stacked, result.mean, result.scale)
+            y_pred[ok] = network.predict_views(result.model, scaled, result.prior).argmax(axis=1)
+        scores[name] = (balanced_accuracy(y_true, y_pred), len(y_true) - len(ok))
+    return scores
+
+
+class _Task:
+    """condition_views of one (path, babble talkers) pair, the rest fixed."""
+
+    def __init__(self, config, tta, seed):
+        self.config, self.tta, self.seed = config, tta, seed
+
+    def __call__(self, task):
+        return condition_views(task[0], task[1], self.config, self.tta, self.seed)
+
+
+def main(argv=None) -> int:
+    parser = cli.settings_parser(sys.modules[__name__])
+    parser.add_argument("--train-args", nargs=argparse.REMAINDER, default=[],
+                        help="model_training.py flags of the pipeline measured (its defaults otherwise)")
+    args = cli.parse(parser, argv)
+    cli.setup_logging()
+    cli.quiet_tensorflow()
+    return cli.exit_code(lambda: run(args))
+
+
+def run(args) -> None:
+    config = model_training.train_config(model_training.parse_args(["--seed", str(args.seed), *args.train_args]))
+    prepared = prepared_data.load_prepared(args.data_dir)
+    import tensorflow as tf
+
+    tf.config.experimental.enable_op_determinism()  # same seed, same models as model_training.py
+    data, start = prepared.dataset(), time.perf_counter()
+    augmented = training.augment_dataset(data, prepared.feature_config, config, args.cache_dir, args.jobs)
+    rng = np.random.default_rng(config.seed)
+    splits = (corpus.actor_folds(data.actors, args.folds, prepared.meta["split"]["val_fraction"], rng)
+              if args.folds else [prepared.split()])
+    tta = (config.augment_config, config.seed) if config.uses_test_time_augment else None
+    per_fold = []
+    for number, split in enumerate(splits, 1):
+        result = training.train_and_evaluate(data, split, augmented, config, rng, verbose=0)
+        per_fold.append(score_split(data, split, result, tta, prepared.feature_config, args))
+        print(f"fold {number}/{len(splits)}, test actors {result.metrics['test_actors']}: clean "
+              f"{100 * per_fold[-1]['clean'][0]:.1f} (training's own evaluation "
+              f"{100 * result.metrics['balanced_accuracy']:.1f})", flush=True)
+    print(f"\nbalanced accuracy in %, mean over {len(splits)} split(s), seed {config.seed}, "
+          f"model_training.py {' '.join(args.train_args) or '(defaults)'}")
+    clean = np.mean([fold["clean"][0] for fold in per_fold])
+    print(f"{'condition':<28}{'UAR':>8}{'drop':>8}{'rejected files':>16}")
+    for name in CONDITIONS:
+        value = np.mean([fold[name][0] for fold in per_fold])
+        print(f"{name:<28}{100 * value:>8.1f}{100 * (value - clean):>8.1f}"
+              f"{sum(fold[name][1] for fold in per_fold):>16d}")
+    print(f"wall time {time.perf_counter() - start:.0f} s")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,36 @@
+"""bench/robustness.py: every condition gives predict.py's views, deterministically; rejected files count as wrong."""
+
+import importlib.util
+
+import numpy as np
+
+from conftest import AUGMENT_CONFIG, FEATURE_CONFIG, ROOT, speech_like, write_wav
+
+spec = importlib.util.spec_from_file_location("robustness", ROOT / "bench" / "robustness.py")
+robustness = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(robustness)
+
+
+def test_each_condition_gives_the_views_predict_computes(tmp_path):
+    path = str(write_wav(tmp_path / "03-01-05-01-01-01-01.wav", speech_like(seconds=1.5)))
+    talkers = [str(write_wav(tmp_path / f"t{i}.wav", speech_like(seconds=1.0, f0=200 + 30 * i, seed=i)))
+               for i in range(2)]
+    tta = (AUGMENT_CONFIG, 1)
+    views = robustness.condition_views(path, talkers, FEATURE_CONFIG, tta, seed=1)
+    assert list(views) == list(robustness.CONDITIONS)
+    from ser import inference
+
+    clean = inference.prediction_features(tmp_path / "03-01-05-01-01-01-01.wav", FEATURE_CONFIG, 0.0, 0.5, tta).rows[0]
+    np.testing.assert_array_equal(views["clean"], clean)  # exactly predict.py's features of the file
+    for name, value in views.items():
+        assert value.shape == clean.shape and np.isfinite(value).all(), name
+        if name not in ("clean", "level -30 dB"):
+            assert not np.allclose(value, clean), name  # the condition changed the features
+    again = robustness.condition_views(path, talkers, FEATURE_CONFIG, tta, seed=1)
+    assert all(np.array_equal(views[k], again[k]) for k in views)
+
+
+def test_a_rejected_file_counts_as_wrong():
+    y_true = np.array([0, 0, 1, 1])
+    assert robustness.balanced_accuracy(y_true, np.array([0, -1, 1, 1])) == 0.75
+    assert robustness.balanced_accuracy(y_true, np.array([-1, -1, -1, -1])) == 0.0
