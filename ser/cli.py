@@ -63,7 +63,8 @@ def settings_parser(module: ModuleType, choices: dict[str, list] | None = None) 
     parser = argparse.ArgumentParser(description=(module.__doc__ or "").split("\n\n")[0],
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     for name, value, comment in documented_constants(module):
-        flag, options = "--" + name.lower().replace("_", "-"), {"default": value, "help": comment.replace("%", "%%") or " "}
+        flag = "--" + name.lower().replace("_", "-")
+        options = {"default": value, "help": comment.replace("%", "%%") or " "}  # argparse formats help with %
         if isinstance(value, bool):
             options["action"] = argparse.BooleanOptionalAction
         elif isinstance(value, tuple):

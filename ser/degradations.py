@@ -26,7 +26,8 @@ def power(signal: np.ndarray) -> float:
     return float(np.mean(np.asarray(signal, dtype=np.float64) ** 2))
 
 
-def add_at_snr(signal: np.ndarray, noise: np.ndarray, snr_db: float, reference_power: float | None = None) -> np.ndarray:
+def add_at_snr(signal: np.ndarray, noise: np.ndarray, snr_db: float,
+               reference_power: float | None = None) -> np.ndarray:
     """signal plus noise (n_samples,) scaled so that reference_power / noise power = snr_db.
 
     reference_power is the speech's power (e.g. over its speech span), the signal's own by default."""

@@ -38,7 +38,8 @@ def script(tmp_path):
 def test_constants_and_their_comments_are_read_off_the_source(script):
     assert cli.documented_constants(script) == [
         ("OUT_DIR", "out", "where it goes"), ("RATE", 16000, "Hz"),
-        ("RANGE", (0.9, 1.1), "low and high, said over two lines"), ("FAST", True, ""), ("NAME", "x", "one of x, y (50% each)")]
+        ("RANGE", (0.9, 1.1), "low and high, said over two lines"), ("FAST", True, ""),
+        ("NAME", "x", "one of x, y (50% each)")]
 
 
 def test_only_the_settings_block_is_read_when_the_script_marks_one(tmp_path):
