@@ -9,8 +9,36 @@ import numpy as np
 from ser.errors import UserError
 
 
+MAX_CHANNEL_LAG_SECONDS = 0.002  # two microphones of one recording: at most this far apart in time
+
+
 class AudioError(UserError):
     """A file or signal that cannot be used: unreadable, empty, silent or too short."""
+
+
+def channel_lag(channel: np.ndarray, reference: np.ndarray, max_lag: int) -> int:
+    """Samples by which channel lags reference (n_samples,), at most max_lag either way (cross-correlation)."""
+    n = len(channel) + len(reference)
+    correlation = np.fft.irfft(np.fft.rfft(channel, n) * np.conj(np.fft.rfft(reference, n)), n)
+    lags = np.r_[0:max_lag + 1, -max_lag:0]
+    return int(lags[np.argmax(correlation[lags])])
+
+
+def downmix(samples: np.ndarray, rate: int) -> np.ndarray:
+    """Mono (n_samples,) of samples (n_samples, n_channels) at rate Hz: each channel is shifted onto
+    the first by the lag that best aligns them (at most MAX_CHANNEL_LAG_SECONDS), then the channels
+    are averaged, so that two microphones a fraction of a millisecond apart do not comb-filter."""
+    if samples.shape[1] == 1:
+        return samples[:, 0]
+    reference, max_lag = samples[:, 0].astype(np.float64), int(MAX_CHANNEL_LAG_SECONDS * rate)
+    lags = [0] + [channel_lag(samples[:, c].astype(np.float64), reference, max_lag) for c in range(1, samples.shape[1])]
+    if not any(lags):
+        return samples.mean(axis=1)
+    aligned = np.zeros_like(samples)
+    for c, lag in enumerate(lags):  # channel c at time t + lag is the reference at time t
+        source = samples[max(lag, 0):len(samples) + min(lag, 0), c]
+        aligned[max(-lag, 0):max(-lag, 0) + len(source), c] = source
+    return aligned.mean(axis=1)
 
 
 def resample(signal: np.ndarray, rate: int, target_rate: int) -> np.ndarray:
@@ -34,4 +62,4 @@ def load_audio(path: Path, sample_rate: int) -> np.ndarray:
         raise AudioError(f"{path}: unreadable ({reason})") from None
     if samples.size == 0:
         raise AudioError(f"{path}: empty (no samples)")
-    return resample(samples.mean(axis=1), file_rate, sample_rate)  # stereo files are downmixed
+    return resample(downmix(samples, file_rate), file_rate, sample_rate)

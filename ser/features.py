@@ -19,9 +19,11 @@ from ser.audio import AudioError, load_audio, resample
 from ser.errors import UserError, require
 from ser.functionals import contour_shape, modulation_db, pooled, thirds
 
-FEATURE_VERSION = 4  # bump when extract_features changes: old arrays, caches and models are then refused
+FEATURE_VERSION = 5  # bump when extract_features changes: old arrays, caches and models are then refused
+#                      (5: speech found in noise closer than the margin; stereo channels aligned before mixing)
 FEATURE_SETS = ("full", "mfcc_mean")
 MIN_SILENT_PEAK = 1e-4  # -80 dBFS: a signal whose loudest sample is quieter than this is silent
+MIN_SPEECH_CONTRAST_DB = 4.0  # loudest frame over the noise floor below which a recording is noise alone
 VOICED_RELATIVE_DB = -30  # pitch frames quieter than this (re the loudest frame) count as unvoiced
 
 
@@ -75,25 +77,35 @@ class FeatureConfig:
         return cls(**values)
 
 
+def _span(active: np.ndarray, n_samples: int, config: FeatureConfig) -> tuple[int, int]:
+    """(start, end) samples from the first to the last active frame of active (n_frames,) bool; (0, 0) if none."""
+    frames = np.flatnonzero(active)
+    if frames.size == 0:
+        return 0, 0
+    return int(frames[0] * config.hop_length), int(min(n_samples, frames[-1] * config.hop_length + config.n_fft))
+
+
 def speech_span(signal: np.ndarray, config: FeatureConfig) -> tuple[int, int]:
     """(start, end) sample indices of the sound between the leading and trailing silence.
 
     A frame counts as sound when it is both within speech_top_db of the loudest frame and
     speech_floor_margin_db above the noise floor (10th percentile of frame levels), so the decision
-    follows the recording's own noise, not an absolute level.
+    follows the recording's own noise, not an absolute level. Where that finds less than
+    min_speech_seconds because the floor is closer to the speech than the margin (a noisy room),
+    a frame counts as sound when it is above the midpoint between the floor and the loudest frame,
+    if these are at least MIN_SPEECH_CONTRAST_DB apart (steady noise alone is not).
     """
     import librosa
 
     rms = librosa.feature.rms(y=signal, frame_length=config.n_fft, hop_length=config.hop_length)[0]
     level_db = 20 * np.log10(np.maximum(rms, 1e-10))
-    threshold = max(level_db.max() - config.speech_top_db,
-                    np.percentile(level_db, 10) + config.speech_floor_margin_db)
-    active = np.flatnonzero(level_db >= threshold)
-    if active.size == 0:
-        return 0, 0
-    start = active[0] * config.hop_length
-    end = min(len(signal), active[-1] * config.hop_length + config.n_fft)
-    return int(start), int(end)
+    floor = np.percentile(level_db, 10)
+    start, end = _span(level_db >= max(level_db.max() - config.speech_top_db, floor + config.speech_floor_margin_db),
+                       len(signal), config)
+    contrast = level_db.max() - floor
+    if (end - start) / config.sample_rate < config.min_speech_seconds and contrast >= MIN_SPEECH_CONTRAST_DB:
+        start, end = _span(level_db >= floor + contrast / 2, len(signal), config)
+    return start, end
 
 
 # ---------------------------------------------------------------------------------- frame descriptors

@@ -37,3 +37,21 @@ def test_unreadable_and_empty_files_are_named(tmp_path):
     empty = write_wav(tmp_path / "empty.wav", np.zeros(0, np.float32))
     with pytest.raises(audio.AudioError, match=f"{empty}: empty"):
         audio.load_audio(empty, 16000)
+
+
+@pytest.mark.parametrize("offset", [20, -7, 0])
+def test_two_microphones_apart_are_aligned_before_they_are_mixed(tmp_path, offset):
+    """A pair 20 samples (0.4 ms) apart would comb-filter (a notch at 1.2 kHz) if simply averaged."""
+    from scipy.signal import welch
+
+    mono = speech_like(seconds=1.5, sr=48000)
+    delayed = np.roll(mono, offset)  # the padding is near-silent, so the wrap-around does not matter
+    stereo = write_wav(tmp_path / "pair.wav", np.stack([mono, delayed], axis=1), 48000, "FLOAT")
+    reference = write_wav(tmp_path / "mono.wav", mono, 48000, "FLOAT")
+    assert audio.channel_lag(delayed.astype(np.float64), mono.astype(np.float64), 96) == offset
+    mixed, alone = audio.load_audio(stereo, 48000), audio.load_audio(reference, 48000)
+    assert np.abs(mixed - alone).max() < 1e-3
+    freqs, mixed_psd = welch(mixed, fs=48000, nperseg=4096)
+    _, alone_psd = welch(alone, fs=48000, nperseg=4096)
+    notch = (freqs > 1000) & (freqs < 1400)
+    assert abs(10 * np.log10(mixed_psd[notch].sum() / alone_psd[notch].sum())) < 0.5

@@ -99,3 +99,33 @@ def test_frames_and_blocks_follow_the_vector_order():
               + features.rhythm_blocks(frames))
     assert [name for name, _ in groups] == [name for name, _ in blocks]
     assert [name for name, _ in blocks][:2] == ["mfcc_mean", "mfcc_std"] and blocks[-1][0] == "log_speech_seconds"
+
+
+def with_noise_floor(signal: np.ndarray, below_db: float, seed: int = 0) -> np.ndarray:
+    """signal plus steady white noise whose level is below_db under the loudest 32 ms frame of signal."""
+    import librosa
+
+    from ser import degradations
+
+    loudest = float(librosa.feature.rms(y=signal, frame_length=CONFIG.n_fft, hop_length=CONFIG.hop_length).max())
+    return degradations.white_noise(signal, below_db, np.random.default_rng(seed), loudest ** 2)
+
+
+def test_speech_with_a_noise_floor_5_db_under_it_is_found_but_noise_alone_is_not():
+    speech = speech_like(sr=16000)
+    noisy = with_noise_floor(speech, 5.0)
+    start, end = features.speech_span(noisy, CONFIG)
+    assert 0.5 * 16000 <= start < end <= 2.0 * 16000 and (end - start) / 16000 >= CONFIG.min_speech_seconds
+    assert np.isfinite(features.extract_features(noisy, 16000, CONFIG)).all()
+    noise_alone = noisy - speech  # the same floor without the voice
+    with pytest.raises(features.AudioError, match="silent"):
+        features.extract_features(noise_alone, 16000, CONFIG)
+
+
+def test_a_real_sentence_in_noise_5_db_under_it_is_not_rejected(mini_dir, tmp_path):
+    from ser import audio
+
+    path = mini_dir / "Actor_03" / "03-01-03-02-01-01-03.wav"  # happy, strong
+    noisy = with_noise_floor(audio.load_audio(path, 16000), 5.0)
+    vector, reason = features.try_file_features(write_wav(tmp_path / path.name, noisy, 16000, "FLOAT"), CONFIG)
+    assert reason is None and np.isfinite(vector).all()
