@@ -129,3 +129,15 @@ def test_a_real_sentence_in_noise_5_db_under_it_is_not_rejected(mini_dir, tmp_pa
     noisy = with_noise_floor(audio.load_audio(path, 16000), 5.0)
     vector, reason = features.try_file_features(write_wav(tmp_path / path.name, noisy, 16000, "FLOAT"), CONFIG)
     assert reason is None and np.isfinite(vector).all()
+
+
+@pytest.mark.parametrize("rate", [22050, 44100, 48000])
+def test_features_do_not_depend_on_the_file_sample_rate(rate):
+    """The same audio stored at another rate gives the features of its 16 kHz copy (8 kHz cannot:
+    it holds nothing above 4 kHz)."""
+    from ser import audio
+
+    studio = speech_like(sr=48000)
+    at_16k = features.extract_features(audio.resample(studio, 48000, 16000), 16000, CONFIG)
+    at_rate = features.extract_features(audio.resample(studio, 48000, rate), rate, CONFIG)
+    assert np.max(np.abs(at_rate - at_16k) / (np.abs(at_16k) + 1)) < 0.01
