@@ -133,9 +133,9 @@ def run(args) -> None:
     for number, split in enumerate(splits, 1):
         result = training.train_and_evaluate(data, split, augmented, config, rng, verbose=0)
         per_fold.append(score_split(data, split, result, tta, prepared.feature_config, args))
-        print(f"fold {number}/{len(splits)}, test actors {result.metrics['test_actors']}: clean "
-              f"{100 * per_fold[-1]['clean'][0]:.1f} (training's own evaluation "
-              f"{100 * result.metrics['balanced_accuracy']:.1f})", flush=True)
+        print(f"fold {number}/{len(splits)}, test actors {result.metrics['test_actors']} (training's own clean "
+              f"evaluation {100 * result.metrics['balanced_accuracy']:.1f}): "
+              + ", ".join(f"{name} {100 * uar:.1f}" for name, (uar, _) in per_fold[-1].items()), flush=True)
     print(f"\nbalanced accuracy in %, mean over {len(splits)} split(s), seed {config.seed}, "
           f"model_training.py {' '.join(args.train_args) or '(defaults)'}")
     clean = np.mean([fold["clean"][0] for fold in per_fold])

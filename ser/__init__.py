@@ -6,6 +6,7 @@
     functionals    statistics of a contour over time (pooling, contour shape, thirds, modulation)
     augment        augmented copies (audiomentations) as features, seeded per file, cached
     download       fetching and safely extracting the corpus zip
+    degradations   recording conditions for the robustness benchmark: noise, babble, telephone, room, MP3, ...
     network        the scaler, the residual Dense network, the ensemble, the class prior
     training       the training recipe: ensemble on rotating validation actors, evaluation, folds
     metrics        test figures, reports, cross-validation summaries
