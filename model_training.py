@@ -1,11 +1,12 @@
 """Train, evaluate and save the emotion classifier on the arrays data_preparation.py wrote.
 
-Loads X/y and manifest.csv from --data-dir, makes augmented copies of the audio (noise, speed,
-pitch, time shift; passed through the same extract_features as preparation and cached on disk; a
-network trains only on copies of its own training files), scales the features (fitted on the
+Loads X/y and manifest.csv from --data-dir, makes augmented copies of the audio (speed, pitch,
+time shift) and a degraded version of each (a room, band limit, microphone tilt or MP3, and noise;
+all passed through the same extract_features as preparation and cached on disk; a network trains
+only on copies of its own training files), scales the features (fitted on the
 training rows only), trains ENSEMBLE residual Dense Keras networks, each early-stopped on other
 validation actors so that together they learn from every non-test actor, averages them, and
-evaluates once on the test actors: each test file and its augmented copies are classified and the
+evaluates once on the test actors: each test file and its (not degraded) copies are classified and the
 probabilities averaged, then divided by each emotion's share of the training files, the decision
 that maximises balanced accuracy (predict.py does the same). The recipe is ser.training's. Writes
 to --out-dir:
@@ -56,12 +57,15 @@ AUGMENT_COPIES = 4  # augmented copies of each file
 TEST_TIME_AUGMENT = True  # classify each test file and its augmented copies, average the probabilities
 UNIFORM_PRIOR = True  # divide the probabilities by each emotion's share of the training files (neutral has half
 #                       the files of the others): the decision that maximises balanced accuracy
-NOISE_SNR_DB = (15.0, 30.0)  # additive Gaussian noise, signal-to-noise range (dB)
+NOISE_SNR_DB = (5.0, 30.0)  # noise of the degraded copies (white, coloured or babble), signal-to-noise range (dB)
 SPEED_RANGE = (0.9, 1.1)  # tempo change (time stretch)
 PITCH_SEMITONES = (-4.0, 4.0)  # moves pitch and formants together, like another voice; chosen on held-out
 #                                 non-test actors (bench/nested_check.py): +1.8 over (-2, 2), (-6, 6) lower
 SHIFT_FRACTION = 0.2  # time shift, as a fraction of the clip
-AUGMENT_PROBABILITY = 0.5  # chance that each of the four transforms is applied to a copy
+AUGMENT_PROBABILITY = 0.5  # chance that each of tempo, pitch and shift is applied to a copy
+CHANNEL_PROBABILITY = 0.5  # each copy also trains degraded: chance of a room, band limit, microphone tilt or
+#                            MP3 (one of them; ranges in ser/augment.py's CHANNEL_RANGES); both 0: no degraded copies
+NOISE_PROBABILITY = 0.5  # chance that a degraded copy is mixed with noise (white, coloured or babble)
 FOLDS = 0  # 0: train on the prepared split; K: K-fold cross-validation by actor
 SEED = 42  # one seed for the validation actors, the augmentation and the networks
 JOBS = -1  # worker processes for augmentation; -1 = all cores

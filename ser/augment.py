@@ -1,8 +1,15 @@
-"""Augmented copies of the audio: noise, tempo, pitch and time shift (audiomentations), as features.
+"""Augmented copies of the audio, as features: other voices and timings, and the same degraded.
 
-Each file's copies are seeded by its name, so they do not depend on the order of the files or on
-the workers, and predict.py makes the same copies of a file for test-time augmentation. The
-features of the copies are cached on disk per file, feature config, augmentation config and seed.
+Each copy is stretched, pitch-shifted and shifted in time with config.probability each (another
+voice and timing: the test-time copies); each copy also has a degraded version, sent through one
+channel (a room, a band limit, a microphone's tilt, an MP3 round trip) and mixed with one noise
+(white, coloured, or babble of the recording itself), which only training uses, so that the model
+learns the emotion rather than the studio. The channel ranges (CHANNEL_RANGES) are fixed here:
+wide, drawn at random per copy, not tuned to bench/robustness.py's fixed conditions.
+
+A file's copies are seeded by its name, so they do not depend on the order of the files or on
+the workers, and predict.py makes the same test-time copies of a file. The features are cached
+on disk per file, feature config, augmentation config and seed.
 """
 
 from __future__ import annotations
@@ -18,11 +25,23 @@ import numpy as np
 
 from ser.atomic import atomic_write
 from ser.audio import AudioError, load_audio
-from ser.errors import UserError, require
+from ser.errors import UserError, require, require_same_config
 from ser.features import FeatureConfig, extract_features
 from ser.parallel import map_with_progress
 
 log = logging.getLogger(__name__)
+
+AUGMENT_VERSION = 2  # raise when the pipeline changes beyond its config: 2 added the degraded copies
+CHANNEL_RANGES = {  # what a copy's channel may be, each range drawn uniformly
+    "room_rt60_s": (0.2, 1.0),  # reverberation time of a synthetic room
+    "room_direct_db": (-6.0, 6.0),  # direct-to-reverberant ratio
+    "high_pass_hz": (50.0, 400.0),  # band limit: low cut, as a telephone or a small loudspeaker
+    "low_pass_hz": (3000.0, 7500.0),  # band limit: high cut (3400 Hz: telephone)
+    "low_shelf_hz": (100.0, 600.0),  # microphone tilt: bass shelf corner
+    "high_shelf_hz": (2000.0, 5000.0),  # microphone tilt: treble shelf corner
+    "shelf_db": (-9.0, 9.0),  # gain of each shelf
+    "mp3_kbps": (16, 64),  # MP3 bit rate, kbit/s
+}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -36,7 +55,10 @@ class AugmentConfig:
     speed_range: tuple[float, float]  # tempo factor range
     pitch_semitones: tuple[float, float]  # pitch (and formant) shift range
     shift_fraction: float  # time shift, at most this fraction of the clip either way
-    probability: float  # chance that each transform is applied to a copy
+    probability: float  # chance that each voice transform (tempo, pitch, shift) is applied to a copy
+    channel_probability: float  # chance that a degraded copy goes through one channel of CHANNEL_RANGES
+    noise_probability: float  # chance that a degraded copy is mixed with noise at noise_snr_db
+    version: int = AUGMENT_VERSION
 
     def __post_init__(self):
         require(self.copies >= 1, f"augment copies {self.copies} must be at least 1 (--augment-copies, "
@@ -46,26 +68,59 @@ class AugmentConfig:
             require(low <= high, f"{name} ({low}, {high}) must run from low to high (--{name.replace('_', '-')})")
         require(self.speed_range[0] > 0, f"speed_range {self.speed_range} must stay above 0 (--speed-range)")
         require(0 <= self.shift_fraction < 1, f"shift_fraction {self.shift_fraction} must be 0 to below 1")
-        require(0 <= self.probability <= 1, f"augment probability {self.probability} must be 0 to 1 "
-                                            f"(--augment-probability)")
+        for name, flag in (("probability", "augment-probability"), ("channel_probability", "channel-probability"),
+                           ("noise_probability", "noise-probability")):
+            value = getattr(self, name)
+            require(0 <= value <= 1, f"augment {name} {value} must be 0 to 1 (--{flag})")
+
+    @property
+    def degrades(self) -> bool:
+        """Whether each copy has a degraded version for training."""
+        return self.channel_probability > 0 or self.noise_probability > 0
 
     @classmethod
-    def from_dict(cls, values: dict) -> "AugmentConfig":
+    def from_dict(cls, values: dict, source: str = "preprocessing.json") -> "AugmentConfig":
         """Inverse of dataclasses.asdict after a JSON round trip (lists back to tuples)."""
+        require_same_config(cls, values, AUGMENT_VERSION, "augmentation", source, "retrain with model_training.py")
         return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in values.items()})
 
 
-def augment_pipeline(config: AugmentConfig):
-    """audiomentations chain: noise, speed (tempo), pitch and time shift, each with config.probability."""
-    from audiomentations import AddGaussianSNR, Compose, PitchShift, Shift, TimeStretch
+def voice_pipeline(config: AugmentConfig):
+    """audiomentations chain: tempo, pitch and time shift, each with config.probability."""
+    from audiomentations import Compose, PitchShift, Shift, TimeStretch
 
     p = config.probability
     return Compose([
-        AddGaussianSNR(min_snr_db=config.noise_snr_db[0], max_snr_db=config.noise_snr_db[1], p=p),
         TimeStretch(min_rate=config.speed_range[0], max_rate=config.speed_range[1],
                     leave_length_unchanged=False, p=p),
         PitchShift(min_semitones=config.pitch_semitones[0], max_semitones=config.pitch_semitones[1], p=p),
         Shift(min_shift=-config.shift_fraction, max_shift=config.shift_fraction, rollover=False, p=p),
+    ])
+
+
+def degrading_pipeline(config: AugmentConfig):
+    """One channel of CHANNEL_RANGES with config.channel_probability, then one kind of noise at
+    config.noise_snr_db with config.noise_probability."""
+    from audiomentations import (AddColorNoise, AddGaussianSNR, Compose, HighPassFilter, HighShelfFilter,
+                                 LowPassFilter, LowShelfFilter, OneOf)
+
+    from ser.transforms import Mp3RoundTrip, RoomReverb, SelfBabble
+
+    r, (snr_low, snr_high) = CHANNEL_RANGES, config.noise_snr_db
+    shelf_low, shelf_high = r["shelf_db"]
+    return Compose([
+        OneOf([
+            RoomReverb(*r["room_rt60_s"], *r["room_direct_db"], p=1.0),
+            Compose([HighPassFilter(*r["high_pass_hz"], p=1.0), LowPassFilter(*r["low_pass_hz"], p=1.0)]),
+            Compose([LowShelfFilter(*r["low_shelf_hz"], shelf_low, shelf_high, p=1.0),
+                     HighShelfFilter(*r["high_shelf_hz"], shelf_low, shelf_high, p=1.0)]),
+            Mp3RoundTrip(*r["mp3_kbps"], p=1.0),
+        ], p=config.channel_probability),
+        OneOf([
+            AddGaussianSNR(min_snr_db=snr_low, max_snr_db=snr_high, p=1.0),
+            AddColorNoise(min_snr_db=snr_low, max_snr_db=snr_high, p=1.0),
+            SelfBabble(snr_low, snr_high, p=1.0),
+        ], p=config.noise_probability),
     ])
 
 
@@ -74,24 +129,34 @@ def file_seed(name: str, seed: int) -> int:
     return int.from_bytes(hashlib.sha256(f"{seed}:{name}".encode()).digest()[:4], "little")
 
 
-def augmented_features(signal: np.ndarray, feature_config: FeatureConfig, augment: AugmentConfig,
-                       seed: int) -> np.ndarray:
-    """Features (augment.copies, n_features) of augmented versions of a signal; deterministic per seed.
-
-    audiomentations draws from the global `random` and `numpy.random` states, so they are seeded
-    here (this runs in worker processes, and predict.py makes the same copies of a file).
-    """
-    pipeline = augment_pipeline(augment)
+def _seed_globals(seed: int) -> None:
+    """audiomentations draws from the global `random` and `numpy.random` states (in worker processes too)."""
     random.seed(seed)
     np.random.seed(seed)
-    copies = []
-    for _ in range(augment.copies):
-        augmented = pipeline(samples=signal, sample_rate=feature_config.sample_rate)
-        try:
-            copies.append(extract_features(augmented, feature_config.sample_rate, feature_config))
-        except AudioError:  # e.g. noise drowned a very quiet file: use the original's features
-            copies.append(extract_features(signal, feature_config.sample_rate, feature_config))
-    return np.stack(copies)
+
+
+def _features_or_original(audio: np.ndarray, signal: np.ndarray, config: FeatureConfig) -> np.ndarray:
+    try:
+        return extract_features(audio, config.sample_rate, config)
+    except AudioError:  # e.g. noise drowned a very quiet file: use the original's features
+        return extract_features(signal, config.sample_rate, config)
+
+
+def augmented_features(signal: np.ndarray, feature_config: FeatureConfig, augment: AugmentConfig,
+                       seed: int, degraded: bool = True) -> np.ndarray:
+    """Features (augment.copies, n_features) of the voice copies of a signal, followed, when degraded
+    and augment.degrades, by those (augment.copies, n_features) of their degraded versions.
+
+    Deterministic per seed; the voice copies are drawn before (and independently of) the
+    degradations, so the test-time copies (degraded=False) equal the training ones."""
+    voice = voice_pipeline(augment)
+    _seed_globals(seed)
+    voices = [voice(samples=signal, sample_rate=feature_config.sample_rate) for _ in range(augment.copies)]
+    if degraded and augment.degrades:
+        degrade = degrading_pipeline(augment)
+        _seed_globals(seed ^ 0x5EED)
+        voices += [degrade(samples=v, sample_rate=feature_config.sample_rate) for v in list(voices)]
+    return np.stack([_features_or_original(v, signal, feature_config) for v in voices])
 
 
 def augmented_copies(path: Path, feature_config: FeatureConfig, augment: AugmentConfig,
@@ -123,11 +188,13 @@ def cached_augmented_copies(path: Path, feature_config: FeatureConfig, augment: 
 
 @dataclasses.dataclass(frozen=True)
 class AugmentedRows:
-    """Features of the augmented copies of a list of files, and which file each copy is of."""
+    """Features of the augmented copies of a list of files, which file each copy is of, and whether
+    it is a degraded version (for training only) or a voice copy (also the test-time copies)."""
 
-    X: np.ndarray  # (n_files * copies, n_features) float32
-    y: np.ndarray  # (n_files * copies,) the label of the file
-    owner: np.ndarray  # (n_files * copies,) the file's position in the list
+    X: np.ndarray  # (n_rows, n_features) float32, n_rows = n_files * copies (x 2 with degraded versions)
+    y: np.ndarray  # (n_rows,) the label of the file
+    owner: np.ndarray  # (n_rows,) the file's position in the list
+    degraded: np.ndarray  # (n_rows,) bool
 
 
 def augmented_rows(paths: list[str], labels: np.ndarray, feature_config: FeatureConfig,
@@ -139,12 +206,14 @@ def augmented_rows(paths: list[str], labels: np.ndarray, feature_config: Feature
         raise UserError(f"{missing[0]} (and {len(missing) - 1} more) listed in manifest.csv no longer "
                         f"exists; rerun data_preparation.py or use --no-augment")
     done = sum(augment_cache_path(p, feature_config, augment, seed, cache_dir).exists() for p in paths)
-    log.info("augmenting %d files x %d copies: %d already in %s", len(paths), augment.copies,
-             done, cache_dir)
+    log.info("augmenting %d files x %d copies%s: %d already in %s", len(paths), augment.copies,
+             " and their degraded versions" if augment.degrades else "", done, cache_dir)
     task = AugmentTask(feature_config, augment, seed, cache_dir)
     copies = map_with_progress(task, paths, jobs, desc="augment")
-    return AugmentedRows(np.concatenate(copies).astype(np.float32), np.repeat(labels, augment.copies),
-                         np.repeat(np.arange(len(paths)), augment.copies))
+    per_file = len(copies[0]) if copies else augment.copies
+    return AugmentedRows(np.concatenate(copies).astype(np.float32), np.repeat(labels, per_file),
+                         np.repeat(np.arange(len(paths)), per_file),
+                         np.tile(np.arange(per_file) >= augment.copies, len(paths)))
 
 
 @dataclasses.dataclass(frozen=True)

@@ -112,11 +112,13 @@ def room_impulse_response(sample_rate: int, rt60: float, rng: np.random.Generato
     return tail
 
 
-def reverberation(signal: np.ndarray, sample_rate: int, rt60: float, rng: np.random.Generator) -> np.ndarray:
+def reverberation(signal: np.ndarray, sample_rate: int, rt60: float, rng: np.random.Generator,
+                  direct_to_reverberant_db: float = 0.0) -> np.ndarray:
     """The signal played in a room with the given reverberation time (s), cut to its length."""
     from scipy.signal import fftconvolve
 
-    wet = fftconvolve(signal, room_impulse_response(sample_rate, rt60, rng))[: len(signal)]
+    room = room_impulse_response(sample_rate, rt60, rng, direct_to_reverberant_db)
+    wet = fftconvolve(signal, room)[: len(signal)]
     return (wet * np.sqrt(power(signal) / max(power(wet), 1e-20))).astype(np.float32)
 
 

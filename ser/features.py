@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from ser.audio import AudioError, load_audio, resample
-from ser.errors import UserError, require
+from ser.errors import require, require_same_config
 from ser.functionals import contour_shape, modulation_db, pooled, thirds
 
 FEATURE_VERSION = 5  # bump when extract_features changes: old arrays, caches and models are then refused
@@ -70,10 +70,7 @@ class FeatureConfig:
 
     @classmethod
     def from_dict(cls, values: dict, source: str = "meta.json") -> "FeatureConfig":
-        fields = {f.name for f in dataclasses.fields(cls)}
-        if set(values) != fields or values["version"] != FEATURE_VERSION:
-            raise UserError(f"{source} was written with another feature config (fields "
-                            f"{sorted(set(values) ^ fields) or ['version']} differ); rerun data_preparation.py")
+        require_same_config(cls, values, FEATURE_VERSION, "feature config", source, "rerun data_preparation.py")
         return cls(**values)
 
 

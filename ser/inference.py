@@ -40,12 +40,13 @@ def windows_of(n_samples: int, sample_rate: int, seconds: float, overlap: float)
 
 def feature_views(signal: np.ndarray, config: FeatureConfig, tta: tuple[AugmentConfig, int] | None,
                   name: str) -> np.ndarray:
-    """(views, n_features): the signal's features, then those of its test-time augmented copies."""
+    """(views, n_features): the signal's features, then those of its test-time (voice) copies."""
     features = extract_features(signal, config.sample_rate, config)[None, :]
     if tta is None:
         return features
     augment, seed = tta
-    return np.concatenate([features, augmented_features(signal, config, augment, file_seed(name, seed))])
+    copies = augmented_features(signal, config, augment, file_seed(name, seed), degraded=False)
+    return np.concatenate([features, copies])
 
 
 def prediction_features(path: Path, config: FeatureConfig, segment: float, overlap: float,

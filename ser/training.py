@@ -50,6 +50,8 @@ class TrainConfig:
     pitch_semitones: tuple[float, float]
     shift_fraction: float
     augment_probability: float
+    channel_probability: float
+    noise_probability: float
     folds: int  # 0: the prepared split; K: K-fold cross-validation by actor
     seed: int
 
@@ -68,7 +70,8 @@ class TrainConfig:
     def augment_config(self) -> AugmentConfig:
         return AugmentConfig(copies=self.augment_copies, noise_snr_db=self.noise_snr_db, speed_range=self.speed_range,
                              pitch_semitones=self.pitch_semitones, shift_fraction=self.shift_fraction,
-                             probability=self.augment_probability)
+                             probability=self.augment_probability, channel_probability=self.channel_probability,
+                             noise_probability=self.noise_probability)
 
     @property
     def uses_test_time_augment(self) -> bool:
@@ -126,10 +129,11 @@ def member_splits(actors: np.ndarray, split: Split, members: int, rng: np.random
 
 
 def evaluation_views(X: np.ndarray, index: np.ndarray, augmented: AugmentedRows | None) -> np.ndarray:
-    """(views, len(index), n_features): the rows of X, then (if augmented is given) each augmented copy."""
+    """(views, len(index), n_features): the rows of X, then (if augmented is given) each voice copy
+    (the degraded versions serve training only)."""
     views = [X[index]]
     if augmented is not None:
-        position = {row: np.flatnonzero(augmented.owner == row) for row in index}
+        position = {row: np.flatnonzero((augmented.owner == row) & ~augmented.degraded) for row in index}
         copies = min(len(p) for p in position.values())
         views += [augmented.X[[position[row][c] for row in index]] for c in range(copies)]
     return np.stack(views)

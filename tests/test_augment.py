@@ -1,6 +1,7 @@
 """ser.augment: copies deterministic per seed and file, cached per setting, config checked."""
 
 import dataclasses
+import random
 
 import numpy as np
 import pytest
@@ -8,18 +9,30 @@ import pytest
 from conftest import AUGMENT_CONFIG, ravdess_name, speech_like, write_wav
 from conftest import FEATURE_CONFIG as CONFIG
 from ser import augment, features
-from ser.errors import ConfigError
+from ser.errors import ConfigError, UserError
 
 
 def test_augmentation_is_deterministic_per_seed_and_changes_the_features(tmp_path):
     path = write_wav(tmp_path / ravdess_name(3, 1), speech_like(seconds=2.0))
-    config, settings = CONFIG, dataclasses.replace(AUGMENT_CONFIG, copies=2, probability=1.0)
+    config, settings = CONFIG, dataclasses.replace(AUGMENT_CONFIG, copies=2, probability=1.0,
+                                                   channel_probability=1.0, noise_probability=1.0)
     first = augment.augmented_copies(path, config, settings, seed=1)
-    assert first.shape == (2, len(features.feature_names(config)))
+    assert first.shape == (4, len(features.feature_names(config)))  # 2 voice copies, then their degraded versions
     np.testing.assert_array_equal(first, augment.augmented_copies(path, config, settings, seed=1))
     assert not np.allclose(first, augment.augmented_copies(path, config, settings, seed=2))
     assert not np.allclose(first[0], features.file_features(path, config))
-    assert not np.allclose(first[0], first[1])
+    assert not np.allclose(first[0], first[1]) and not np.allclose(first[:2], first[2:])
+
+
+def test_test_time_copies_are_the_voice_copies_of_training(tmp_path):
+    """predict.py skips the degraded versions; its copies must still equal training's voice copies."""
+    signal = speech_like(seconds=2.0, sr=CONFIG.sample_rate)
+    both = augment.augmented_features(signal, CONFIG, AUGMENT_CONFIG, seed=5)
+    voice = augment.augmented_features(signal, CONFIG, AUGMENT_CONFIG, seed=5, degraded=False)
+    assert both.shape[0] == 2 * AUGMENT_CONFIG.copies and voice.shape[0] == AUGMENT_CONFIG.copies
+    np.testing.assert_array_equal(both[:AUGMENT_CONFIG.copies], voice)
+    none = dataclasses.replace(AUGMENT_CONFIG, channel_probability=0.0, noise_probability=0.0)
+    np.testing.assert_array_equal(augment.augmented_features(signal, CONFIG, none, seed=5), voice)
 
 
 def test_augmented_features_are_cached_per_file_and_setting(tmp_path, monkeypatch):
@@ -37,13 +50,41 @@ def test_augmented_rows_say_which_file_each_copy_is_of(tmp_path):
     paths = [str(write_wav(tmp_path / ravdess_name(e, 1), speech_like(seconds=1.0, f0=120 + 20 * e))) for e in (1, 2)]
     two = dataclasses.replace(AUGMENT_CONFIG, copies=2)
     rows = augment.augmented_rows(paths, np.array([0, 1]), CONFIG, two, 1, tmp_path / "cache", jobs=1)
-    assert rows.X.shape[0] == 4 and rows.y.tolist() == [0, 0, 1, 1] and rows.owner.tolist() == [0, 0, 1, 1]
-    np.testing.assert_array_equal(rows.X[2:], augment.augmented_copies(paths[1], CONFIG, two, 1))
+    assert rows.y.tolist() == [0] * 4 + [1] * 4 and rows.owner.tolist() == [0] * 4 + [1] * 4
+    assert rows.degraded.tolist() == [False, False, True, True] * 2
+    np.testing.assert_array_equal(rows.X[4:], augment.augmented_copies(paths[1], CONFIG, two, 1))
 
 
 @pytest.mark.parametrize("change,message", [
     ({"copies": 0}, "copies 0"), ({"speed_range": (1.2, 0.8)}, "speed_range"),
-    ({"probability": 2.0}, "probability 2.0"), ({"shift_fraction": 1.0}, "shift_fraction")])
+    ({"probability": 2.0}, "probability 2.0"), ({"shift_fraction": 1.0}, "shift_fraction"),
+    ({"channel_probability": -0.1}, "channel_probability -0.1 .*--channel-probability")])
 def test_augment_config_names_the_bad_value(change, message):
     with pytest.raises(ConfigError, match=message):
         dataclasses.replace(AUGMENT_CONFIG, **change)
+
+
+def test_every_channel_and_noise_kind_is_drawn():
+    """Over many copies the pipeline uses each channel of CHANNEL_RANGES and each kind of noise."""
+    pipeline = augment.degrading_pipeline(dataclasses.replace(AUGMENT_CONFIG, channel_probability=0.5))
+    channel, noise = pipeline.transforms
+    random.seed(0)
+    np.random.seed(0)
+    drawn = {"channel": set(), "noise": set()}
+    applied = 0
+    for _ in range(200):
+        for name, choice in (("channel", channel), ("noise", noise)):
+            choice.randomize_parameters(np.zeros(1600, np.float32), 16000)
+            if choice.should_apply:
+                drawn[name].add(choice.transform_index)
+                applied += name == "channel"
+    assert drawn == {"channel": {0, 1, 2, 3}, "noise": {0, 1, 2}} and 70 < applied < 130
+
+
+def test_a_model_made_with_another_augmentation_is_refused():
+    record = dataclasses.asdict(AUGMENT_CONFIG)
+    assert augment.AugmentConfig.from_dict(record) == AUGMENT_CONFIG
+    with pytest.raises(UserError, match="another augmentation .*retrain"):
+        augment.AugmentConfig.from_dict({**record, "version": augment.AUGMENT_VERSION - 1})
+    with pytest.raises(UserError, match="channel_probability"):
+        augment.AugmentConfig.from_dict({k: v for k, v in record.items() if k != "channel_probability"})

@@ -79,3 +79,9 @@ def test_level_and_clipping():
     assert 10 * np.log10(degradations.power(quiet) / degradations.power(clean)) == pytest.approx(-30, abs=0.01)
     hot = degradations.clipped(clean, 20)
     assert np.abs(hot).max() == 1.0 and 0.01 < np.mean(np.abs(hot) == 1.0) < 0.5
+
+
+@pytest.mark.parametrize("direct_db", [-6.0, 0.0, 6.0])
+def test_room_direct_to_reverberant_ratio_is_the_requested_one(direct_db):
+    response = degradations.room_impulse_response(SR, 0.5, np.random.default_rng(4), direct_db)
+    assert abs(10 * np.log10(response[0] ** 2 / np.sum(response[1:] ** 2)) - direct_db) < 0.01

@@ -98,7 +98,7 @@ def test_second_run_reuses_cached_augmentation_and_reproduces_metrics(trained_mi
                         "--epochs", "4", "--augment-copies", "1", "--jobs", "1"]) == 0
     metrics = json.loads((trained_mini / "metrics.json").read_text())
     files = metrics["train_size"] + metrics["val_size"] + metrics["test_size"]
-    assert f"augmenting {files} files x 1 copies: {files} already in" in caplog.text
+    assert f"augmenting {files} files x 1 copies and their degraded versions: {files} already in" in caplog.text
     assert len(list((cache / "augment").glob("*.npy"))) == files  # one cache entry per file
     first, second = (json.loads((d / "metrics.json").read_text()) for d in (trained_mini, out))
     for key in ("accuracy", "balanced_accuracy", "macro_f1", "confusion_matrix"):

@@ -73,7 +73,8 @@ def test_test_time_copies_are_the_files_own_and_can_be_turned_off(trained_mini, 
     alone = inference.prediction_features(path, config, 0.0, 0.5).rows
     assert with_copies.shape == (1, 1 + settings.copies, alone.shape[-1])
     np.testing.assert_array_equal(with_copies[0, 0], alone[0, 0])
-    np.testing.assert_array_equal(with_copies[0, 1:], augment.augmented_copies(path, config, settings, seed))
+    voice_copies = augment.augmented_copies(path, config, settings, seed)[:settings.copies]  # not the degraded
+    np.testing.assert_array_equal(with_copies[0, 1:], voice_copies)
     code, out, err = run(path, "--json", "--no-test-time-augment", model_dir=trained_mini)
     assert code == 0, err
     code, out_tta, err = run(path, "--json", model_dir=trained_mini)

@@ -29,7 +29,8 @@ def row(actor: int) -> ManifestRow:
 
 
 def tagged_data():
-    """12 files, one per actor (odd male); X tags the split of each file, augmented copies add 0.5 and 0.25."""
+    """12 files, one per actor (odd male); X tags the split of each file, its voice copy adds 0.5 and
+    the copy's degraded version 0.25."""
     tag = {"train": 1.0, "val": 2.0, "test": 3.0}
     split = corpus.Split(np.arange(0, 6), np.arange(6, 8), np.arange(8, 12))
     X = np.zeros((12, 4), np.float32)
@@ -38,7 +39,8 @@ def tagged_data():
     y = np.arange(12) % 8
     owner = np.repeat(np.arange(12), 2)  # two augmented copies of every file, train or not
     X_aug = X[owner] + np.tile([0.5, 0.25], 12)[:, None].astype(np.float32)
-    return Dataset(X, y, [row(i + 1) for i in range(12)]), split, AugmentedRows(X_aug, y[owner], owner)
+    degraded = np.tile([False, True], 12)
+    return Dataset(X, y, [row(i + 1) for i in range(12)]), split, AugmentedRows(X_aug, y[owner], owner, degraded)
 
 
 @pytest.mark.parametrize("ensemble", [1, 3])
@@ -78,7 +80,7 @@ def test_scaler_members_and_test_time_views_never_touch_test_rows(monkeypatch, e
     # the prior comes from the trained rows' labels (0-5, or 0-7 with the val actors), not the test rows' (0-3)
     assert result.metrics["class_prior"] == pytest.approx([1 / 8] * 8)
     assert seen["prior"].tolist() == result.metrics["class_prior"] == result.prior.tolist()
-    np.testing.assert_allclose(result.probabilities, (3.0 + 3.5 + 3.25) / 3)  # test file and its 2 copies, averaged
+    np.testing.assert_allclose(result.probabilities, (3.0 + 3.5) / 2)  # test file and its voice copy, averaged
     assert result.metrics["test_actors"] == [9, 10, 11, 12] and result.metrics["member_epochs"] == [1] * ensemble
 
 
@@ -92,11 +94,12 @@ def test_without_test_time_augmentation_only_the_test_files_are_classified(monke
     assert result.prior is None and result.metrics["class_prior"] is None
 
 
-def test_evaluation_views_pair_each_row_with_its_own_copies():
+def test_evaluation_views_pair_each_row_with_its_own_voice_copies():
     X = np.arange(5, dtype=np.float32)[:, None] * 10
-    owner = np.array([4, 0, 2, 4, 0, 2])  # copies in any order
-    X_aug = X[owner] + np.array([1, 1, 1, 2, 2, 2], np.float32)[:, None]
-    views = training.evaluation_views(X, np.array([4, 2]), AugmentedRows(X_aug, np.zeros(6), owner))
+    owner = np.array([4, 0, 2, 4, 0, 2, 4, 2])  # copies in any order
+    X_aug = X[owner] + np.array([1, 1, 1, 2, 2, 2, 5, 5], np.float32)[:, None]
+    degraded = np.array([False] * 6 + [True] * 2)  # training only
+    views = training.evaluation_views(X, np.array([4, 2]), AugmentedRows(X_aug, np.zeros(8), owner, degraded))
     np.testing.assert_array_equal(views[:, :, 0], [[40, 20], [41, 21], [42, 22]])
     assert training.evaluation_views(X, np.array([4, 2]), None).shape == (1, 2, 1)
 

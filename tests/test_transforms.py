@@ -1,0 +1,68 @@
+"""ser.transforms: each transform does what it says, reproducibly under the global seed, arguments checked."""
+
+import random
+
+import numpy as np
+import pytest
+from scipy.signal import correlate
+
+from conftest import speech_like
+from ser import degradations, transforms
+from ser.errors import ConfigError
+
+SR = 16000
+
+
+def seeded(transform, signal, seed=0):
+    random.seed(seed)
+    np.random.seed(seed)
+    return transform(signal, SR)
+
+
+def test_room_reverb_draws_its_room_and_is_reproducible():
+    clean = speech_like(sr=SR)
+    room = transforms.RoomReverb(0.4, 0.9, -3.0, 3.0, p=1.0)
+    wet = seeded(room, clean)
+    assert 0.4 <= room.parameters["rt60"] <= 0.9 and -3 <= room.parameters["direct_db"] <= 3
+    assert len(wet) == len(clean) and wet.dtype == np.float32 and np.corrcoef(wet, clean)[0, 1] < 0.95
+    np.testing.assert_array_equal(wet, seeded(room, clean))
+    assert not np.array_equal(wet, seeded(room, clean, seed=1))
+
+
+@pytest.mark.parametrize("snr", [5.0, 15.0])
+def test_self_babble_is_made_of_the_recording_at_the_requested_snr(snr):
+    clean = speech_like(seconds=2.0, sr=SR)
+    babble = transforms.SelfBabble(snr, snr, min_talkers=4, max_talkers=4, p=1.0)
+    noisy = seeded(babble, clean)
+    added = noisy - clean
+    assert abs(10 * np.log10(degradations.power(clean) / degradations.power(added)) - snr) < 0.5
+    assert len(babble.parameters["factors"]) == 4
+    assert all(1 / 1.3 <= f <= 1.3 for f in babble.parameters["factors"])
+    assert abs(np.corrcoef(added, clean)[0, 1]) < 0.5  # other "talkers", not the recording made louder
+
+
+def test_mp3_round_trip_keeps_length_and_sound():
+    clean = speech_like(seconds=2.0, sr=SR)
+    coded = seeded(transforms.Mp3RoundTrip(24, 24, p=1.0), clean)
+    assert len(coded) == len(clean) and coded.dtype == np.float32
+    assert not np.array_equal(coded, clean)
+    lag = int(np.argmax(correlate(coded, clean))) - (len(clean) - 1)  # the decoder may add LAME's delay
+    assert 0 <= lag < 2000 and np.corrcoef(coded[lag:], clean[:len(clean) - lag])[0, 1] > 0.99
+
+
+def test_a_transform_that_does_not_apply_returns_its_input():
+    clean = speech_like(sr=SR)
+    for transform in (transforms.RoomReverb(p=0.0), transforms.SelfBabble(p=0.0), transforms.Mp3RoundTrip(p=0.0)):
+        np.testing.assert_array_equal(seeded(transform, clean), clean)
+
+
+@pytest.mark.parametrize("build,message", [
+    (lambda: transforms.RoomReverb(min_rt60=1.0, max_rt60=0.5), r"rt60 \(1.0, 0.5\)"),
+    (lambda: transforms.RoomReverb(min_rt60=0.0, max_rt60=0.5), "must not go below 0.01"),
+    (lambda: transforms.SelfBabble(min_talkers=0, max_talkers=2), "talkers"),
+    (lambda: transforms.SelfBabble(max_voice_factor=0.5), "max_voice_factor 0.5"),
+    (lambda: transforms.Mp3RoundTrip(4, 64), "MP3 kbps"),
+])
+def test_arguments_are_checked_when_built(build, message):
+    with pytest.raises(ConfigError, match=message):
+        build()
