@@ -64,7 +64,8 @@ PITCH_SEMITONES = (-4.0, 4.0)  # moves pitch and formants together, like another
 SHIFT_FRACTION = 0.2  # time shift, as a fraction of the clip
 AUGMENT_PROBABILITY = 0.5  # chance that each of tempo, pitch and shift is applied to a copy
 CHANNEL_PROBABILITY = 0.5  # each copy also trains degraded: chance of a room, band limit, microphone tilt or
-#                            MP3 (one of them; ranges in ser/augment.py's CHANNEL_RANGES); both 0: no degraded copies
+#                            MP3 (one of them; ranges in ser/augment.py's CHANNEL_RANGES); this and
+#                            --noise-probability 0: no degraded copies
 NOISE_PROBABILITY = 0.5  # chance that a degraded copy is mixed with noise (white, coloured or babble)
 FOLDS = 0  # 0: train on the prepared split; K: K-fold cross-validation by actor
 SEED = 42  # one seed for the validation actors, the augmentation and the networks
