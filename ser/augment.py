@@ -154,8 +154,8 @@ def augmented_features(signal: np.ndarray, feature_config: FeatureConfig, augmen
     voices = [voice(samples=signal, sample_rate=feature_config.sample_rate) for _ in range(augment.copies)]
     if degraded and augment.degrades:
         degrade = degrading_pipeline(augment)
-        _seed_globals(seed ^ 0x5EED)
-        voices += [degrade(samples=v, sample_rate=feature_config.sample_rate) for v in list(voices)]
+        _seed_globals(seed ^ 0x5EED)  # a stream of their own: skipping them leaves the voice copies as they are
+        voices += [degrade(samples=v, sample_rate=feature_config.sample_rate) for v in voices]
     return np.stack([_features_or_original(v, signal, feature_config) for v in voices])
 
 

@@ -122,12 +122,17 @@ def reverberation(signal: np.ndarray, sample_rate: int, rt60: float, rng: np.ran
     return (wet * np.sqrt(power(signal) / max(power(wet), 1e-20))).astype(np.float32)
 
 
+def mp3_bitrates(sample_rate: int) -> tuple[int, int]:
+    """(lowest, highest) constant bit rate in kbit/s of the MPEG version that codes this sample rate."""
+    return (8, 64) if sample_rate <= 12000 else (8, 160) if sample_rate <= 24000 else (32, 320)
+
+
 def mp3_bytes(signal: np.ndarray, sample_rate: int, kbps: int = 32) -> bytes:
     """The signal as an MP3 file (LAME via libsndfile) at a constant kbps."""
     import soundfile as sf
 
     # libsndfile maps compression level 0..1 linearly onto the bit rates of the sample rate's MPEG version
-    low, high = (8, 64) if sample_rate <= 12000 else (8, 160) if sample_rate <= 24000 else (32, 320)
+    low, high = mp3_bitrates(sample_rate)
     require(low <= kbps <= high, f"kbps {kbps} must be {low} to {high} at {sample_rate} Hz")
     buffer = io.BytesIO()
     sf.write(buffer, np.clip(signal, -1, 1), sample_rate, format="MP3", subtype="MPEG_LAYER_III",

@@ -80,7 +80,7 @@ class SelfBabble(BaseWaveformTransform):
 
 class Mp3RoundTrip(BaseWaveformTransform):
     """Through an MP3 encoder (degradations.mp3, LAME via libsndfile) at a random constant bit rate
-    (kbit/s), and back."""
+    (kbit/s; held within what the sample rate's MPEG version allows), and back."""
 
     def __init__(self, min_kbps: int = 16, max_kbps: int = 64, p: float = 0.5):
         super().__init__(p)
@@ -93,4 +93,6 @@ class Mp3RoundTrip(BaseWaveformTransform):
             self.parameters["kbps"] = random.randint(self.min_kbps, self.max_kbps)
 
     def apply(self, samples, sample_rate):
-        return degradations.mp3(samples, sample_rate, self.parameters["kbps"]).astype(np.float32)
+        low, high = degradations.mp3_bitrates(sample_rate)
+        kbps = min(max(self.parameters["kbps"], low), high)
+        return degradations.mp3(samples, sample_rate, kbps).astype(np.float32)
