@@ -136,7 +136,7 @@ def mp3_bytes(signal: np.ndarray, sample_rate: int, kbps: int = 32) -> bytes:
     require(low <= kbps <= high, f"kbps {kbps} must be {low} to {high} at {sample_rate} Hz")
     buffer = io.BytesIO()
     sf.write(buffer, np.clip(signal, -1, 1), sample_rate, format="MP3", subtype="MPEG_LAYER_III",
-             bitrate_mode="CONSTANT", compression_level=(high - kbps) / (high - low))
+             bitrate_mode="CONSTANT", compression_level=min((high - kbps) / (high - low), 0.999))  # 1.0 is refused
     return buffer.getvalue()
 
 

@@ -13,10 +13,10 @@ from ser.errors import ConfigError
 SR = 16000
 
 
-def seeded(transform, signal, seed=0):
+def seeded(transform, signal, seed=0, sample_rate=SR):
     random.seed(seed)
     np.random.seed(seed)
-    return transform(signal, SR)
+    return transform(signal, sample_rate)
 
 
 def test_room_reverb_draws_its_room_and_is_reproducible():
@@ -48,6 +48,13 @@ def test_mp3_round_trip_keeps_length_and_sound():
     assert not np.array_equal(coded, clean)
     lag = int(np.argmax(correlate(coded, clean))) - (len(clean) - 1)  # the decoder may add LAME's delay
     assert 0 <= lag < 2000 and np.corrcoef(coded[lag:], clean[:len(clean) - lag])[0, 1] > 0.99
+
+
+def test_mp3_round_trip_keeps_to_the_bit_rates_of_the_sample_rate():
+    """At 48 kHz MPEG-1 starts at 32 kbit/s: a drawn 16 is coded at 32 instead of failing mid-training."""
+    clean = speech_like(seconds=1.0, sr=48000)
+    coded = seeded(transforms.Mp3RoundTrip(16, 16, p=1.0), clean, sample_rate=48000)
+    assert len(coded) == len(clean) and not np.array_equal(coded, clean)
 
 
 def test_a_transform_that_does_not_apply_returns_its_input():
