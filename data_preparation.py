@@ -27,7 +27,7 @@ import sys
 
 import numpy as np
 
-from ser import cli, corpus, download, features, parallel, prepared_data
+from ser import audio, cli, corpus, download, features, parallel, prepared_data
 from ser.errors import UserError
 
 # ----------------------------------------------------------------------------------------------
@@ -74,6 +74,7 @@ def feature_config(args) -> features.FeatureConfig:
 
 def extract(recordings: list[corpus.Recording], config: features.FeatureConfig, jobs: int):
     """(usable recordings, their feature vectors, skipped {"path", "reason"}) over `jobs` processes."""
+    audio.warn_truncated([r.path for r in recordings])
     task = functools.partial(features.try_file_features, config=config)
     results = parallel.map_with_progress(task, [r.path for r in recordings], jobs)
     usable, vectors, skipped = [], [], []
@@ -112,6 +113,8 @@ def arrays_and_manifest(recordings: list[corpus.Recording], vectors: list[np.nda
 def prepare(args) -> None:
     config = feature_config(args)
     corpus.check_fractions(args.val_fraction, args.test_fraction)
+    jobs = parallel.worker_count(args.jobs)
+    cli.output_folder(args.out_dir)
     if args.download and not corpus.has_recordings(args.data_dir):
         download.download_corpus(args.data_dir, args.corpus_url, args.corpus_md5)
     recordings, skipped = corpus.find_recordings(args.data_dir, args.channel)
@@ -130,14 +133,14 @@ def prepare(args) -> None:
         log.info("%s is already made from these %d files with this config; reusing it (--force redoes it)",
                  args.out_dir, len(recordings))
         return
-    usable, vectors, unusable = extract(recordings, config, args.jobs)
+    usable, vectors, unusable = extract(recordings, config, jobs)
     splits = assign_splits(usable, args.split, args.val_fraction, args.test_fraction, np.random.default_rng(args.seed))
     arrays, manifest = arrays_and_manifest(usable, vectors, splits)
     skipped += unusable
     counts = {s: int(len(arrays[f"y_{s}"])) for s in corpus.SPLITS}
     actors = {s: sorted({row.actor for row in manifest if row.split == s}) for s in corpus.SPLITS}
     # the names are computed by a worker process, which has librosa imported already, not by this one
-    names = parallel.map_with_progress(features.feature_names, [config], args.jobs, desc="names")[0]
+    names = parallel.map_with_progress(features.feature_names, [config], jobs, desc="names")[0]
     prepared_data.write_prepared(args.out_dir, arrays, manifest, {
         "labels": list(corpus.LABELS), "feature_config": config.to_dict(), "feature_names": names,
         "split": {**split, "actors": actors}, "channel": args.channel, "counts": counts, "skipped": skipped,
@@ -152,7 +155,8 @@ def prepare(args) -> None:
 def main(argv=None) -> int:
     args = parse_args(argv)
     cli.setup_logging(args.verbose)
-    return cli.exit_code(lambda: prepare(args), f"interrupted; finished files in {args.out_dir} are unchanged")
+    return cli.exit_code(lambda: prepare(args),
+                         f"interrupted; {args.out_dir} holds the previous output or the new one, whole")
 
 
 if __name__ == "__main__":

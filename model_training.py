@@ -33,8 +33,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ser import cli, corpus, metrics, model_folder, plots, prepared_data, training
-from ser.atomic import write_json, write_text
+from ser import cli, corpus, metrics, model_folder, network, parallel, plots, prepared_data, training
+from ser.atomic import bytes_saver, write_json
 
 # ----------------------------------------------------------------------------------------------
 # Settings: each constant is the flag of the same name (EPOCHS -> --epochs); its comment is the help.
@@ -108,17 +108,17 @@ def save_outputs(out: Path, result: training.TrainResult, y_test: np.ndarray, pr
                  config: training.TrainConfig, summary: dict) -> str:
     """The model folder, metrics, report, history and plots of a single-split run; returns the report."""
     tta = (config.augment_config, config.seed) if config.uses_test_time_augment else None
-    model_folder.save_model(result.model, out / "model.keras")
-    model_folder.write_preprocessing(out, model_folder.Preprocessing(
-        corpus.LABELS, prepared.feature_config, tuple(prepared.meta["feature_names"]), result.mean, result.scale,
-        tta, result.prior))
-    write_json(out / "metrics.json", summary)
+    preprocessing = model_folder.Preprocessing(corpus.LABELS, prepared.feature_config,
+                                               tuple(prepared.meta["feature_names"]), result.mean, result.scale,
+                                               tta, result.prior)
     report = metrics.classification_report_text(y_test, result.probabilities)
-    write_text(out / "classification_report.txt", report)
-    write_text(out / "history.csv", metrics.history_csv(result.histories))
-    plots.plot_confusion(summary["confusion_matrix"], out / "confusion_matrix.png",
-                         f"test actors {summary['test_actors']}")
-    plots.plot_history(result.histories, out / "training_curves.png")
+    text = {"metrics.json": json.dumps(summary, indent=2), "classification_report.txt": report,
+            "history.csv": metrics.history_csv(result.histories)}
+    model_folder.write_model_folder(out, result.model, preprocessing, {
+        **{name: bytes_saver(lambda f, t=content: f.write(t.encode())) for name, content in text.items()},
+        "confusion_matrix.png": lambda path: plots.plot_confusion(summary["confusion_matrix"], path,
+                                                                  f"test actors {summary['test_actors']}"),
+        "training_curves.png": lambda path: plots.plot_history(result.histories, path)})
     return report
 
 
@@ -161,7 +161,12 @@ def run_folds(prepared: prepared_data.Prepared, config: training.TrainConfig, ar
 
 def run(args) -> None:
     config = train_config(args)
+    args.jobs = parallel.worker_count(args.jobs)
+    cli.output_folder(args.out_dir)
+    if config.augment:
+        cli.output_folder(args.cache_dir / "augment", "--cache-dir")
     prepared = prepared_data.load_prepared(args.data_dir)
+    network.load_keras()
     import tensorflow as tf
 
     tf.config.experimental.enable_op_determinism()  # same seed, same metrics
@@ -183,7 +188,8 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     cli.setup_logging(args.verbose)
     cli.quiet_tensorflow(args.verbose)
-    return cli.exit_code(lambda: run(args), f"interrupted; finished files in {args.out_dir} are unchanged")
+    return cli.exit_code(lambda: run(args), f"interrupted; {args.out_dir} holds the previous output or the new one, "
+                                            f"whole")
 
 
 if __name__ == "__main__":

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ser import cli, corpus, inference, model_folder, network, parallel
+from ser import audio, cli, corpus, inference, model_folder, network, parallel
 from ser.errors import UserError
 
 # ----------------------------------------------------------------------------------------------
@@ -83,19 +83,25 @@ def classify(usable: list[inference.FileFeatures], preprocessing: model_folder.P
     views = np.concatenate([item.rows for item in usable]).transpose(1, 0, 2)  # (views, windows, features)
     probabilities = network.predict_views(model, network.apply_scaler(views, preprocessing.mean, preprocessing.scale),
                                           preprocessing.class_prior)
+    if not np.isfinite(probabilities).all():
+        raise model_folder.ModelDirError(f"{model_dir}/model.keras gives NaN or infinite probabilities (its weights "
+                                         f"are broken: trained on bad values?); {model_folder.remake_hint(model_dir)}")
     return inference.predictions(usable, probabilities, preprocessing.labels)
 
 
 def run(args) -> int:
     """Predict every file named; the exit code (see the module docstring)."""
     preprocessing = model_folder.load_preprocessing(args.model_dir)
+    inference.check_segment(args.segment, args.segment_overlap, preprocessing.feature_config.min_speech_seconds)
+    workers = parallel.worker_count(args.jobs)
     files, errors = corpus.find_audio(args.paths)
     for error in errors:
         log.error("%s", error)
     if not files:
         raise UserError(f"no audio files ({', '.join(sorted(corpus.AUDIO_EXTENSIONS))}) in "
                         f"{' '.join(str(p) for p in args.paths)}")
-    jobs = args.jobs if len(files) >= args.min_files_for_workers else 1
+    audio.warn_truncated(files)
+    jobs = workers if len(files) >= args.min_files_for_workers else 1
     tta = preprocessing.test_time_augment if args.test_time_augment else None
     task = inference.FeatureTask(preprocessing.feature_config, args.segment, args.segment_overlap, tta)
     features = parallel.map_with_progress(task, files, jobs, desc="features")

@@ -15,7 +15,7 @@
     inference      features of files and windows for prediction, results per file
     prepared_data  the prepared-data folder (arrays, manifest, meta.json): writer and reader
     model_folder   the model folder (model.keras, preprocessing.json): writer and reader
-    atomic         writing a file whole or not at all
+    atomic         writing a file whole or not at all, and a folder of outputs as a whole
     parallel       work spread over processes with a progress bar
     cli            flags derived from a script's constants, logging, one-line errors
     errors         UserError and the checks of config values

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import logging
+import os
+import struct
 from pathlib import Path
 
 import numpy as np
 
 from ser.errors import UserError
 
-
 MAX_CHANNEL_LAG_SECONDS = 0.002  # two microphones of one recording: at most this far apart in time
+MAX_SAMPLE_PEAK = 1e6  # 120 dB over full scale: a float file this loud holds no audio in any usual scaling
+
+log = logging.getLogger("ser")
 
 
 class AudioError(UserError):
@@ -62,4 +67,38 @@ def load_audio(path: Path, sample_rate: int) -> np.ndarray:
         raise AudioError(f"{path}: unreadable ({reason})") from None
     if samples.size == 0:
         raise AudioError(f"{path}: empty (no samples)")
+    peak = float(np.abs(samples).max())
+    if not np.isfinite(peak):
+        raise AudioError(f"{path}: contains NaN or infinite samples")
+    if peak > MAX_SAMPLE_PEAK:
+        raise AudioError(f"{path}: samples reach {peak:.3g}, far outside -1..1 (a float file written unscaled?); "
+                         f"rescale it to -1..1")
     return resample(downmix(samples, file_rate), file_rate, sample_rate)
+
+
+def truncation(path: Path) -> str | None:
+    """What is missing if path is a WAV whose header promises more audio than the file holds (a copy
+    cut short, which libsndfile reads without a word), else None."""
+    try:
+        with open(path, "rb") as f:
+            head, size = f.read(12), os.fstat(f.fileno()).st_size
+            if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+                return None
+            while len(chunk := f.read(8)) == 8:
+                name, length = chunk[:4], struct.unpack("<I", chunk[4:])[0]
+                if name == b"data":
+                    held = size - f.tell()
+                    if length in (0, 0xFFFFFFFF) or held >= length:  # 0 and 0xFFFFFFFF: written as a stream
+                        return None
+                    return f"truncated: it holds {held} of the {length} bytes of audio its header promises"
+                f.seek(length + (length & 1), os.SEEK_CUR)
+    except OSError:
+        return None
+    return None
+
+
+def warn_truncated(paths: list[Path]) -> None:
+    """A warning naming each truncated WAV among paths (they are still used: what is there is audio)."""
+    for path in paths:
+        if (what := truncation(path)) is not None:
+            log.warning("%s: %s; using what is there (replace the file to use all of it)", path, what)

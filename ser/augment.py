@@ -180,7 +180,16 @@ def cached_augmented_copies(path: Path, feature_config: FeatureConfig, augment: 
     """augmented_copies, read from cache_dir if this file, config and seed were done before."""
     cached = augment_cache_path(path, feature_config, augment, seed, cache_dir)
     if cached.exists():
-        return np.load(cached)
+        rows = augment.copies * (2 if augment.degrades else 1)
+        try:
+            copies = np.load(cached)
+            if copies.ndim == 2 and len(copies) == rows and np.isfinite(copies).all():
+                return copies
+        except (OSError, ValueError, EOFError):  # zero bytes, truncated, not an array
+            pass
+        log.warning("%s: damaged cache entry (unreadable, truncated or not %d rows of finite features); removed, "
+                    "recomputing it", cached, rows)
+        cached.unlink(missing_ok=True)
     copies = augmented_copies(path, feature_config, augment, seed)
     atomic_write(cached, lambda f: np.save(f, copies))
     return copies

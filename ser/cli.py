@@ -20,6 +20,7 @@ import tokenize
 from pathlib import Path
 from types import ModuleType
 
+from ser import atomic
 from ser.errors import UserError
 
 log = logging.getLogger("ser")
@@ -119,6 +120,13 @@ def quiet_tensorflow(verbose: bool = False) -> None:
 
     absl.logging.set_verbosity(absl.logging.ERROR)
     logging.getLogger("tensorflow").setLevel(logging.ERROR)  # e.g. tf.function retracing notices
+
+
+def output_folder(directory: Path, flag: str = "--out-dir") -> None:
+    """Check that directory can be written (before the long work) and clear what a killed run left there."""
+    atomic.check_writable_folder(directory, flag)
+    if removed := atomic.remove_stale_temporaries(directory):
+        log.info("removed %d temporary files that an interrupted run left in %s", removed, directory)
 
 
 def exit_code(steps, interrupted: str = "interrupted") -> int:

@@ -74,15 +74,19 @@ def true_emotion(path: Path) -> str | None:
 
 
 # ---------------------------------------------------------------------------------- finding files
-def files_under(folder: Path, suffixes: tuple[str, ...] = (".wav",)) -> list[Path]:
+def files_under(folder: Path, suffixes: tuple[str, ...] = (".wav",), unreadable: list | None = None) -> list[Path]:
     """Files under folder, at any depth, whose suffix (any case) is one of suffixes, sorted.
 
     Symlinked folders are followed (a corpus is often linked in, Actor folder by Actor folder),
     each real folder once, so a link back up the tree cannot loop. Path.rglob skips them before
-    Python 3.13.
+    Python 3.13. Folders that cannot be read are appended to unreadable as {"path", "reason"}.
     """
+    def note(err: OSError) -> None:
+        if unreadable is not None:
+            unreadable.append({"path": err.filename, "reason": f"folder cannot be read ({err.strerror})"})
+
     found, seen = [], set()
-    for root, folders, names in os.walk(folder, followlinks=True):
+    for root, folders, names in os.walk(folder, followlinks=True, onerror=note):
         real = os.path.realpath(root)
         if real in seen:
             folders.clear()
@@ -109,7 +113,10 @@ def find_recordings(data_dir: Path, channel: str) -> tuple[list[Recording], list
                         f"Actor_XX/03-01-...wav, or run with --download; see README)")
     by_name: dict[str, Recording] = {}
     skipped = []
-    for path in files_under(data_dir):
+    paths = files_under(data_dir, unreadable=skipped)
+    for folder in skipped:
+        log.warning("skipped %s: %s (its files are left out; check its permissions)", folder["path"], folder["reason"])
+    for path in paths:
         try:
             recording = parse_name(path)
         except UserError as err:
@@ -127,7 +134,9 @@ def find_audio(paths: list[Path]) -> tuple[list[Path], list[str]]:
     files, errors = [], []
     for path in paths:
         if path.is_dir():
-            files += files_under(path, AUDIO_EXTENSIONS)
+            unreadable = []
+            files += files_under(path, AUDIO_EXTENSIONS, unreadable)
+            errors += [f"{folder['path']}: {folder['reason']}" for folder in unreadable]
         elif path.is_file():
             files.append(path)
         else:

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import logging
 import os
 import shutil
+import stat
 import tempfile
 import zipfile
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from urllib.error import HTTPError, URLError
 from urllib.parse import urlparse
 from urllib.request import Request, urlopen
 
+from ser.atomic import staged_file
 from ser.errors import UserError
 
 log = logging.getLogger(__name__)
@@ -66,13 +69,10 @@ def safe_extract(archive: Path, target_dir: Path) -> int:
     Files go to a temporary folder first and are moved in one by one, so an interrupted extraction
     never leaves a half-written WAV; files already present are kept.
     """
-    root = target_dir.resolve()
     try:
         with zipfile.ZipFile(archive) as zf:
             for member in zf.infolist():
-                if not (root / member.filename).resolve().is_relative_to(root):
-                    raise UserError(f"{archive}: member {member.filename!r} would be written outside "
-                                    f"{target_dir}; refusing to extract this archive")
+                check_member(member, archive, target_dir)
             staging = Path(tempfile.mkdtemp(dir=target_dir, prefix=".extract-"))
             try:
                 zf.extractall(staging)
@@ -81,13 +81,41 @@ def safe_extract(archive: Path, target_dir: Path) -> int:
                     destination = target_dir / source.relative_to(staging)
                     if not destination.exists():
                         destination.parent.mkdir(parents=True, exist_ok=True)
-                        os.replace(source, destination)
+                        move_into(source, destination)
                         added += 1
             finally:
                 shutil.rmtree(staging, ignore_errors=True)
     except zipfile.BadZipFile:
         raise UserError(f"{archive} is not a valid zip archive; delete it and run again") from None
+    except OSError as err:  # e.g. a member whose folder is a file in the archive or on disk
+        raise UserError(f"cannot extract {archive} into {target_dir} ({err.strerror}: {err.filename}); "
+                        f"extract it yourself (see README)") from None
     return added
+
+
+def move_into(source: Path, destination: Path) -> None:
+    """Rename source to destination; across file systems (a linked Actor folder elsewhere), copy it to a
+    temporary beside destination first, so that destination is never half-written."""
+    try:
+        os.replace(source, destination)
+    except OSError as err:
+        if err.errno != errno.EXDEV:
+            raise
+        os.replace(staged_file(destination.parent, destination.name, lambda path: shutil.copyfile(source, path)),
+                   destination)
+
+
+def check_member(member: zipfile.ZipInfo, archive: Path, target_dir: Path) -> None:
+    """UserError for a zip member that would land outside target_dir (absolute, or climbing with ..)
+    or is a symbolic link. Judged on the name alone: folders inside target_dir may be links to
+    elsewhere (the README allows a corpus linked in Actor folder by Actor folder)."""
+    name = member.filename
+    parts = PurePosixPath(name.replace("\\", "/")).parts
+    if not parts or PurePosixPath(name).is_absolute() or ".." in parts or ":" in parts[0]:
+        raise UserError(f"{archive}: member {name!r} would be written outside {target_dir}; refusing to "
+                        f"extract this archive")
+    if stat.S_ISLNK(member.external_attr >> 16):
+        raise UserError(f"{archive}: member {name!r} is a symbolic link; refusing to extract this archive")
 
 
 def download_corpus(data_dir: Path, url: str, md5: str | None) -> int:

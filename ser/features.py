@@ -368,6 +368,9 @@ def _feature_blocks(signal: np.ndarray, sr: int, config: FeatureConfig) -> list[
         mfcc = librosa.feature.mfcc(y=signal, sr=config.sample_rate, n_mfcc=config.n_mfcc,
                                     n_fft=config.n_fft, hop_length=config.hop_length, n_mels=config.n_mels)
         return pooled("mfcc", mfcc, ("mean",))
+    if signal.size / config.sample_rate < config.min_speech_seconds:
+        raise AudioError(f"too short ({signal.size / config.sample_rate:.2f} s, need {config.min_speech_seconds} s "
+                         f"of sound)")
     start, end = speech_span(signal, config)
     seconds = (end - start) / config.sample_rate
     if end == start:
@@ -383,9 +386,15 @@ def extract_features(signal: np.ndarray, sr: int, config: FeatureConfig) -> np.n
     """Feature vector (n_features,) float32 of one mono signal (n_samples,) at rate sr Hz.
 
     The one feature function of the project: preparation, training-time augmentation and
-    prediction all call it. Raises AudioError for empty, silent or too-short signals.
+    prediction all call it. Raises AudioError for empty, silent or too-short signals, and for a
+    signal whose features come out NaN or infinite (never passed on to be trained on or classified).
     """
-    return np.concatenate([values for _, values in _feature_blocks(signal, sr, config)]).astype(np.float32)
+    blocks = _feature_blocks(signal, sr, config)
+    vector = np.concatenate([values for _, values in blocks]).astype(np.float32)
+    if not np.isfinite(vector).all():
+        bad = [name for name, values in blocks if not np.isfinite(np.asarray(values, dtype=np.float32)).all()]
+        raise AudioError(f"its {', '.join(bad)} features came out NaN or infinite (is it valid audio?)")
+    return vector
 
 
 def feature_names(config: FeatureConfig) -> list[str]:

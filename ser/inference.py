@@ -8,6 +8,7 @@ augmented copies, seeded by its name as in training.
 from __future__ import annotations
 
 import dataclasses
+import math
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +16,7 @@ import numpy as np
 from ser.audio import AudioError, load_audio
 from ser.augment import AugmentConfig, augmented_features, file_seed
 from ser.corpus import true_emotion
+from ser.errors import require
 from ser.features import FeatureConfig, extract_features
 
 
@@ -26,6 +28,20 @@ class FileFeatures:
     rows: np.ndarray | None = None  # (n_windows, n_views, n_features), silent windows excluded
     windows: list[dict] = dataclasses.field(default_factory=list)  # start, end, silent
     error: str | None = None
+
+
+MAX_SEGMENT_OVERLAP = 0.9  # windows then move on by a tenth of their length; more only multiplies the work
+
+
+def check_segment(seconds: float, overlap: float, min_speech_seconds: float) -> None:
+    """ConfigError unless windows of `seconds` (0: whole files) sharing `overlap` can be classified."""
+    require(math.isfinite(seconds) and seconds >= 0,
+            f"segment {seconds} must be a number of seconds, or 0 for whole files (--segment)")
+    require(seconds == 0 or seconds >= min_speech_seconds,
+            f"segment {seconds} s is shorter than the {min_speech_seconds} s of sound the model needs to classify "
+            f"a window; use --segment {min_speech_seconds} or more")
+    require(0 <= overlap <= MAX_SEGMENT_OVERLAP,
+            f"segment_overlap {overlap} must be 0 to {MAX_SEGMENT_OVERLAP} (--segment-overlap)")
 
 
 def windows_of(n_samples: int, sample_rate: int, seconds: float, overlap: float) -> list[tuple[int, int]]:
@@ -60,7 +76,8 @@ def prediction_features(path: Path, config: FeatureConfig, segment: float, overl
             return FileFeatures(path, feature_views(signal, config, tta, path.name)[None])
         file_peak = float(np.abs(signal).max())
         rows, windows = [], []
-        for start, end in windows_of(len(signal), config.sample_rate, segment, overlap):
+        spans = windows_of(len(signal), config.sample_rate, segment, overlap)
+        for start, end in spans:
             piece = signal[start:end]
             relative_db = 20 * np.log10(max(float(np.abs(piece).max()), 1e-12) / max(file_peak, 1e-12))
             window = {"start": round(start / config.sample_rate, 3), "end": round(end / config.sample_rate, 3),
@@ -69,6 +86,8 @@ def prediction_features(path: Path, config: FeatureConfig, segment: float, overl
                 try:
                     rows.append(feature_views(piece, config, tta, f"{path.name}@{start}"))
                 except AudioError:
+                    if len(spans) == 1:  # the file is one window: its own reason (e.g. too short), not "silent"
+                        raise
                     window["silent"] = True
             windows.append(window)
         if not rows:

@@ -12,13 +12,12 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
-import tempfile
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
-from ser.atomic import write_json
+from ser.atomic import bytes_saver, verify_folder, write_folder
 from ser.augment import AugmentConfig
 from ser.errors import UserError
 from ser.features import FeatureConfig
@@ -43,31 +42,28 @@ class Preprocessing:
     class_prior: np.ndarray | None  # (n_labels,) training share of each emotion, divided out of the probabilities
 
 
-def _hint(model_dir: Path) -> str:
+def remake_hint(model_dir: Path) -> str:
     return f"train one with: python model_training.py --out-dir {model_dir}"
 
 
-def save_model(model, path: Path) -> None:
-    """model.save to a temporary .keras file next to path, then rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".keras")
-    os.close(fd)
-    try:
-        model.save(tmp)
-        os.replace(tmp, path)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
-
-
-def write_preprocessing(model_dir: Path, preprocessing: Preprocessing) -> None:
+def preprocessing_record(preprocessing: Preprocessing) -> dict:
     """preprocessing.json: everything besides the network that predict.py needs, as plain numbers (no pickle)."""
     tta = preprocessing.test_time_augment
-    write_json(model_dir / "preprocessing.json", {
+    return {
         "version": PREPROCESSING_VERSION, "labels": list(preprocessing.labels),
         "feature_config": preprocessing.feature_config.to_dict(), "feature_names": list(preprocessing.feature_names),
         "scaler_mean": preprocessing.mean.tolist(), "scaler_scale": preprocessing.scale.tolist(),
         "test_time_augment": None if tta is None else {"augment": dataclasses.asdict(tta[0]), "seed": tta[1]},
-        "class_prior": None if preprocessing.class_prior is None else preprocessing.class_prior.tolist()})
+        "class_prior": None if preprocessing.class_prior is None else preprocessing.class_prior.tolist()}
+
+
+def write_model_folder(model_dir: Path, model, preprocessing: Preprocessing,
+                       reports: dict[str, Callable[[Path], None]]) -> None:
+    """model.keras, preprocessing.json and the run's reports (name -> save(path)), replacing the previous
+    ones as a whole (ser.atomic.write_folder), so that predict.py never pairs a model with another's scaler."""
+    record = json.dumps(preprocessing_record(preprocessing), indent=2).encode()
+    write_folder(model_dir, {"model.keras": model.save, "preprocessing.json": bytes_saver(lambda f: f.write(record)),
+                             **reports})
 
 
 def _parse(record: dict, source: str) -> Preprocessing:
@@ -85,12 +81,16 @@ def _parse(record: dict, source: str) -> Preprocessing:
 
 def load_preprocessing(model_dir: Path) -> Preprocessing:
     """preprocessing.json of a model folder, checked; ModelDirError saying how to make a good one."""
-    hint, source = _hint(model_dir), f"{model_dir}/preprocessing.json"
+    hint, source = remake_hint(model_dir), f"{model_dir}/preprocessing.json"
     if not model_dir.is_dir():
         raise ModelDirError(f"model folder {model_dir} does not exist; {hint}")
     missing = [name for name in ("model.keras", "preprocessing.json") if not (model_dir / name).is_file()]
     if missing:
         raise ModelDirError(f"model folder {model_dir} lacks {', '.join(missing)}; {hint}")
+    try:
+        verify_folder(model_dir, ("model.keras", "preprocessing.json"), hint)
+    except UserError as err:
+        raise ModelDirError(str(err)) from None
     try:
         record = json.loads((model_dir / "preprocessing.json").read_text())
         if record.get("version") != PREPROCESSING_VERSION:
@@ -104,16 +104,19 @@ def load_preprocessing(model_dir: Path) -> Preprocessing:
     mean, prior, labels = preprocessing.mean, preprocessing.class_prior, preprocessing.labels
     if not (len(mean) == len(preprocessing.scale) == len(preprocessing.feature_names or mean)):
         raise ModelDirError(f"{source}: scaler and feature names disagree; {hint}")
-    if prior is not None and (prior.shape != (len(labels),) or not (prior > 0).all()):
+    if not (np.isfinite(mean).all() and np.isfinite(preprocessing.scale).all() and (preprocessing.scale > 0).all()):
+        raise ModelDirError(f"{source}: the scaler holds NaN, infinite or non-positive values; {hint}")
+    if prior is not None and (prior.shape != (len(labels),) or not (prior > 0).all() or not np.isfinite(prior).all()):
         raise ModelDirError(f"{source}: class_prior does not fit the {len(labels)} labels; {hint}")
     return preprocessing
 
 
 def load_network(model_dir: Path, n_features: int, n_labels: int):
     """The Keras model of a model folder, checked against the feature and label counts."""
-    import keras
+    from ser.network import load_keras
 
-    hint = _hint(model_dir)
+    keras = load_keras()
+    hint = remake_hint(model_dir)
     try:
         model = keras.models.load_model(model_dir / "model.keras")
     except Exception as err:  # Keras raises many kinds for a damaged or foreign file

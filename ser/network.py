@@ -9,13 +9,34 @@ functions that need it, so that importing this module is cheap.
 from __future__ import annotations
 
 import dataclasses
+import os
+import sys
 
 import numpy as np
 
 from ser.corpus import LABELS
-from ser.errors import require
+from ser.errors import UserError, require
 
 # ---------------------------------------------------------------------------------- scaling
+def load_keras():
+    """keras (and TensorFlow), imported with file descriptor 2 pointed at /dev/null when TF_CPP_MIN_LOG_LEVEL is 3
+    (cli.quiet_tensorflow sets it; --verbose does not): TensorFlow 2.21 prints C++ start-up lines at import
+    (the oneDNN notice, on CPUs where it is on) that ignore the variable (tensorflow/tensorflow#100442)."""
+    if "keras" in sys.modules or os.environ.get("TF_CPP_MIN_LOG_LEVEL") != "3":
+        import keras
+
+        return keras
+    saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        import keras
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+    return keras
+
+
 def fit_scaler(X_train: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(mean, scale) of each feature over the training rows; constant features get scale 1."""
     mean, scale = X_train.mean(axis=0), X_train.std(axis=0)
@@ -49,7 +70,7 @@ class ModelConfig:
 
 def build_model(n_features: int, n_classes: int, config: ModelConfig):
     """Dense stem, then `blocks` residual blocks (Dense-BN-ReLU-Dropout-Dense-BN + skip), softmax."""
-    import keras
+    keras = load_keras()
     from keras import layers
 
     regularizer = keras.regularizers.l2(config.weight_decay)
@@ -73,7 +94,7 @@ def build_model(n_features: int, n_classes: int, config: ModelConfig):
 
 def average_models(models: list):
     """One Keras model whose output is the mean of the given models' softmax outputs."""
-    import keras
+    keras = load_keras()
 
     if len(models) == 1:
         return models[0]
@@ -89,7 +110,7 @@ def train_network(X_train, y_train, X_val, y_val, config: ModelConfig, epochs: i
     """(trained model, history dict) with early stopping and LR schedule on the validation set.
 
     X_* are scaled features (n, n_features), y_* labels 0..n_classes-1 (n,)."""
-    import keras
+    keras = load_keras()
 
     keras.utils.set_random_seed(seed)
     model = build_model(X_train.shape[1], n_classes, config)
@@ -97,9 +118,14 @@ def train_network(X_train, y_train, X_val, y_val, config: ModelConfig, epochs: i
     callbacks = [
         keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience, restore_best_weights=True),
         keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=lr_patience, min_lr=1e-5),
+        keras.callbacks.TerminateOnNaN(),
     ]
     history = model.fit(X_train, one_hot(y_train), validation_data=(X_val, one_hot(y_val)), epochs=epochs,
                         batch_size=batch_size, shuffle=True, callbacks=callbacks, verbose=verbose)
+    losses = history.history.get("loss", [])
+    if not np.isfinite(losses).all():
+        raise UserError(f"training diverged: the loss became NaN or infinite in epoch {len(losses)} (learning rate "
+                        f"{config.learning_rate}); lower --learning-rate")
     return model, {k: [float(v) for v in values] for k, values in history.history.items()}
 
 

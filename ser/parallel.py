@@ -1,18 +1,49 @@
-"""Spreading work over processes, with a progress bar."""
+"""Spreading work over processes, with a progress bar; the workers end with the main process."""
 
 from __future__ import annotations
 
+import logging
+import os
+import signal
+import sys
+
 from ser.errors import require
+
+log = logging.getLogger("ser")
+PR_SET_PDEATHSIG = 1  # prctl option (Linux): the signal a process gets when its parent dies
+
+
+def worker_count(jobs: int) -> int:
+    """The number of processes for --jobs (-1: all cores), at most the number of cores; ConfigError for
+    0 or below -1. Checked by the scripts before the long work."""
+    cores = os.cpu_count() or 1
+    require(jobs == -1 or jobs >= 1, f"jobs {jobs}: use -1 for all cores or a positive number of processes (--jobs)")
+    if jobs > cores:
+        log.warning("--jobs %d is more than the %d cores; using %d", jobs, cores, cores)
+    return cores if jobs == -1 else min(jobs, cores)
+
+
+def _start_worker() -> None:
+    """In each worker: Ctrl-C is the main process's to handle (it stops the workers, with one line, not a
+    traceback from each), and on Linux the worker is ended when the main process dies, even by SIGKILL."""
+    from ser.cli import setup_logging
+
+    setup_logging()  # a worker's warnings (e.g. a damaged cache entry) read like the main process's
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def map_with_progress(function, items: list, jobs: int, desc: str = "features") -> list:
-    """[function(item) for item in items] over `jobs` processes (-1: all cores) with a progress bar, in order.
+    """[function(item) for item in items] over `jobs` processes (see worker_count) with a progress bar, in order.
 
     function must be picklable by reference (a module-level function, or an instance of a
     module-level class): the workers import it from the ser package."""
-    from joblib import Parallel, delayed
+    from joblib import Parallel, delayed, parallel_config
     from tqdm import tqdm
 
-    require(jobs != 0, "jobs 0: use -1 for all cores or a positive number of processes (--jobs)")
-    results = Parallel(n_jobs=jobs, return_as="generator")(delayed(function)(item) for item in items)
-    return list(tqdm(results, total=len(items), desc=desc, unit="file", disable=None))
+    with parallel_config(backend="loky", initializer=_start_worker):
+        results = Parallel(n_jobs=worker_count(jobs), return_as="generator")(delayed(function)(item) for item in items)
+        return list(tqdm(results, total=len(items), desc=desc, unit="file", disable=None))

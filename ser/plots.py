@@ -6,7 +6,6 @@ from pathlib import Path
 
 import numpy as np
 
-from ser.atomic import atomic_write
 from ser.corpus import LABELS
 
 
@@ -53,6 +52,6 @@ def plot_history(histories: list[dict], path: Path) -> None:
 
 
 def save_figure(figure, path: Path) -> None:
-    """The figure as a PNG at path (written whole or not at all), then closed."""
-    atomic_write(path, lambda f: figure.savefig(f, format="png", dpi=110))
+    """The figure as a PNG at path, then closed (callers stage the path: ser.atomic.write_folder)."""
+    figure.savefig(path, format="png", dpi=110)
     _pyplot().close(figure)

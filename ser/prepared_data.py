@@ -16,13 +16,12 @@ import dataclasses
 import hashlib
 import io
 import json
-import os
 import platform
 from pathlib import Path
 
 import numpy as np
 
-from ser.atomic import temporary_copy
+from ser.atomic import bytes_saver, verify_folder, write_folder
 from ser.corpus import LABELS, SPLITS, Recording, Split
 from ser.errors import UserError
 from ser.features import FeatureConfig
@@ -95,28 +94,16 @@ class Prepared:
 
 
 def write_prepared(out_dir: Path, arrays: dict[str, np.ndarray], manifest: list[ManifestRow], meta: dict) -> None:
-    """All outputs written to temporary files first and renamed only once every one is complete,
-    meta.json last, so an interrupted run leaves the previous output as it was."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    staged = []
-    try:
-        for name, array in arrays.items():
-            buffer = io.BytesIO()
-            np.save(buffer, array)
-            staged.append((f"{name}.npy", buffer.getvalue()))
-        text = io.StringIO()
-        writer = csv.DictWriter(text, fieldnames=MANIFEST_COLUMNS, lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(dataclasses.asdict(row) for row in manifest)
-        staged.append(("manifest.csv", text.getvalue().encode()))
-        staged.append(("meta.json", json.dumps({"format_version": FORMAT_VERSION, **meta}, indent=2).encode()))
-        temporary = [(temporary_copy(out_dir, name, lambda f, data=payload: f.write(data)), out_dir / name)
-                     for name, payload in staged]
-        for tmp, final in temporary:
-            os.replace(tmp, final)
-    finally:
-        for tmp in out_dir.glob(".*.tmp"):
-            tmp.unlink(missing_ok=True)
+    """The arrays, manifest.csv and meta.json, replacing the previous ones as a whole (ser.atomic.write_folder):
+    an interrupted run leaves either the previous output or a folder that readers refuse."""
+    text = io.StringIO()
+    writer = csv.DictWriter(text, fieldnames=MANIFEST_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(dataclasses.asdict(row) for row in manifest)
+    payloads = {f"{name}.npy": lambda f, a=array: np.save(f, a) for name, array in arrays.items()}
+    payloads["manifest.csv"] = lambda f: f.write(text.getvalue().encode())
+    payloads["meta.json"] = lambda f: f.write(json.dumps({"format_version": FORMAT_VERSION, **meta}, indent=2).encode())
+    write_folder(out_dir, {name: bytes_saver(write) for name, write in payloads.items()})
 
 
 def _read(data_dir: Path, hint: str) -> tuple[dict, FeatureConfig, dict, dict, list[ManifestRow]]:
@@ -130,7 +117,10 @@ def _read(data_dir: Path, hint: str) -> tuple[dict, FeatureConfig, dict, dict, l
         X = {s: np.load(data_dir / f"X_{s}.npy") for s in SPLITS}
         y = {s: np.load(data_dir / f"y_{s}.npy") for s in SPLITS}
         with open(data_dir / "manifest.csv", newline="") as f:
-            manifest = [ManifestRow.from_csv(row) for row in csv.DictReader(f)]
+            reader = csv.DictReader(f)
+            if missing := [c for c in MANIFEST_COLUMNS if c not in (reader.fieldnames or [])]:
+                raise UserError(f"{data_dir}/manifest.csv lacks the column(s) {', '.join(missing)}; {hint}")
+            manifest = [ManifestRow.from_csv(row) for row in reader]
     except (ValueError, KeyError, TypeError, OSError) as err:
         raise UserError(f"{data_dir} holds unreadable or outdated files ({err}); {hint}") from None
     return meta, config, X, y, manifest
@@ -145,6 +135,7 @@ def load_prepared(data_dir: Path) -> Prepared:
     missing = [name for name in ("meta.json", "manifest.csv", *ARRAY_FILES) if not (data_dir / name).exists()]
     if missing:
         raise UserError(f"{data_dir} lacks {', '.join(missing)}; {hint}")
+    verify_folder(data_dir, ("meta.json", "manifest.csv", *ARRAY_FILES), hint)
     meta, config, X, y, manifest = _read(data_dir, hint)
     if meta.get("labels") != list(LABELS):
         raise UserError(f"{data_dir}/meta.json has labels {meta.get('labels')}, expected {list(LABELS)}; {hint}")
@@ -159,7 +150,22 @@ def load_prepared(data_dir: Path) -> Prepared:
                             f"manifest.csv {len(rows[s])} for {s}; {hint}")
         if len(y[s]) == 0:
             raise UserError(f"{data_dir}: the {s} split is empty; {hint} with more actors")
+        check_values(X[s], y[s], rows[s], f"{data_dir}/X_{s}.npy", len(LABELS), hint)
     return Prepared(X, y, rows, meta, config)
+
+
+def check_values(X: np.ndarray, y: np.ndarray, rows: list[ManifestRow], source: str, n_labels: int,
+                 hint: str) -> None:
+    """UserError naming the first row of X (n, n_features) with a NaN or infinite feature, or of y (n,)
+    with a label outside 0..n_labels-1: a bad value is refused here, never trained on."""
+    bad = np.flatnonzero(~np.isfinite(X).all(axis=1))
+    if bad.size:
+        raise UserError(f"{source} row {bad[0]} ({rows[bad[0]].path}) holds NaN or infinite features "
+                        f"({bad.size} rows in all); {hint}")
+    bad = np.flatnonzero((y < 0) | (y >= n_labels))
+    if bad.size:
+        raise UserError(f"{source.replace('/X_', '/y_')} row {bad[0]} ({rows[bad[0]].path}) has label {y[bad[0]]}, "
+                        f"outside 0-{n_labels - 1}; {hint}")
 
 
 def library_versions() -> dict[str, str]:
@@ -184,8 +190,8 @@ def inputs_fingerprint(paths: list[Path], settings: dict) -> str:
 def is_up_to_date(out_dir: Path, fingerprint: str) -> bool:
     """Whether out_dir holds a complete prepared folder made from inputs with this fingerprint."""
     try:
+        verify_folder(out_dir, ("meta.json", "manifest.csv", *ARRAY_FILES), "")
         meta = json.loads((out_dir / "meta.json").read_text())
-    except (OSError, ValueError):
+    except (UserError, ValueError):
         return False
-    complete = all((out_dir / name).exists() for name in (*ARRAY_FILES, "manifest.csv"))
-    return meta.get("fingerprint") == fingerprint and complete
+    return meta.get("fingerprint") == fingerprint

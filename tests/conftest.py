@@ -3,6 +3,7 @@ server on 127.0.0.1, and the scripts' default configs."""
 
 import http.server
 import io
+import json
 import threading
 import zipfile
 from pathlib import Path
@@ -13,6 +14,7 @@ import soundfile as sf
 
 import data_preparation
 import model_training
+from ser import atomic
 
 ROOT = Path(__file__).resolve().parents[1]
 MINI_DIR = ROOT.parent / "shared" / "data" / "ravdess-mini"
@@ -93,8 +95,13 @@ def bad_files(folder: Path) -> dict[str, tuple[Path, str]]:
     empty = write_wav(folder / "empty.wav", np.zeros(0, dtype=np.float32))
     silent = write_wav(folder / "silent.wav", np.zeros(48000, dtype=np.float32))
     short = write_wav(folder / "short.wav", speech_like(seconds=0.1, pad=0.3))
+    nan = speech_like()
+    nan[5000] = np.nan
+    nan = write_wav(folder / "nan.wav", nan, subtype="FLOAT")
+    huge = write_wav(folder / "huge.wav", speech_like() * 1e20, subtype="FLOAT")
     return {"corrupt": (corrupt, "unreadable"), "empty": (empty, "empty"),
-            "silent": (silent, "silent"), "short": (short, "too short")}
+            "silent": (silent, "silent"), "short": (short, "too short"),
+            "nan": (nan, "contains NaN or infinite samples"), "huge": (huge, "far outside -1..1")}
 
 
 class CorpusServer(http.server.BaseHTTPRequestHandler):
@@ -147,3 +154,112 @@ def wav_bytes() -> bytes:
     buffer = io.BytesIO()
     sf.write(buffer, speech_like(seconds=0.6, pad=0.2), 48000, format="WAV", subtype="PCM_16")
     return buffer.getvalue()
+
+
+# ---------------------------------------------------------------------------------- scripts as a user runs them
+def run_script(script: str, *argv, env: dict | None = None, timeout: float = 600):
+    """A script of the project in a fresh process: (exit code, stdout, stderr)."""
+    import os
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, str(ROOT / script), *map(str, argv)], capture_output=True, text=True,
+                          cwd=ROOT, timeout=timeout, env={**os.environ, **(env or {})})
+    return done.returncode, done.stdout, done.stderr
+
+
+def assert_one_line_error(stderr: str, *words: str) -> str:
+    """The 'error:' line of stderr, after checking there is exactly one, it names every word, and no traceback."""
+    assert "Traceback" not in stderr, stderr
+    errors = [line for line in stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1, stderr
+    for word in words:
+        assert str(word) in errors[0], errors[0]
+    return errors[0]
+
+
+def children_of(pid: int) -> list[int]:
+    """Live child processes of pid (Linux /proc)."""
+    children = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid and fields[0] != "Z":
+            children.append(int(stat.parent.name))
+    return children
+
+
+def loky_workers(main_pid: int) -> list[int]:
+    """The worker processes of main_pid that have started working: they ignore Ctrl-C (ser.parallel sets that up
+    in each; a worker still importing Python would print its own traceback, as any process would)."""
+    import signal
+
+    workers = []
+    for pid in children_of(main_pid):
+        try:
+            command = Path(f"/proc/{pid}/cmdline").read_bytes()
+            ignored = next(int(line.split()[1], 16) for line in Path(f"/proc/{pid}/status").read_text().splitlines()
+                           if line.startswith("SigIgn:"))
+        except (OSError, StopIteration):
+            continue
+        if b"popen_loky" in command and ignored & (1 << (signal.SIGINT - 1)):
+            workers.append(pid)
+    return workers
+
+
+def is_gone(pid: int) -> bool:
+    """Whether process pid has ended (or is a zombie waiting for its parent)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return True
+
+
+def wait_for(condition, timeout: float = 120.0, step: float = 0.2) -> bool:
+    """Poll condition() until it is true (True) or timeout seconds pass (False)."""
+    import time
+
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if condition():
+            return True
+        time.sleep(step)
+    return False
+
+
+def interrupt_when(process, condition, timeout: float = 120.0) -> tuple[int, str]:
+    """Ctrl-C as a terminal sends it (SIGINT to the whole process group of process, started with
+    start_new_session=True) once condition() holds; (exit code, stderr)."""
+    import os
+    import signal
+
+    assert wait_for(condition, timeout), "the run never reached the point to interrupt it at"
+    os.killpg(process.pid, signal.SIGINT)
+    _, err = process.communicate(timeout=120)
+    return process.returncode, err
+
+
+def as_unprivileged(code: str) -> tuple[int, str]:
+    """Run python code in a process that file permissions apply to (when the tests run as root, who may
+    read and write anything, without the capabilities that override them): (exit code, stderr). For
+    tests of unreadable or read-only folders."""
+    import os
+    import subprocess
+    import sys
+
+    drop = ["setpriv", "--inh-caps=-dac_override,-dac_read_search",
+            "--bounding-set=-dac_override,-dac_read_search"] if os.geteuid() == 0 else []
+    done = subprocess.run([*drop, sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
+                          timeout=120, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    return done.returncode, done.stderr
+
+
+def rewrite_folder(folder: Path, changes: dict[str, bytes]) -> None:
+    """Files of an output folder changed as its writer would have written them (its record updated), so that
+    a test reaches the checks behind the checksums."""
+    listed = json.loads((folder / atomic.RECORD).read_text())["files"]
+    contents = {name: (folder / name).read_bytes() for name in listed} | changes
+    atomic.write_folder(folder, {name: atomic.bytes_saver(lambda f, d=data: f.write(d))
+                                 for name, data in contents.items()})

@@ -1,5 +1,7 @@
 """ser.audio: any rate, depth and channel count, read as mono float32 at the configured rate."""
 
+import re
+
 import numpy as np
 import pytest
 
@@ -55,3 +57,29 @@ def test_two_microphones_apart_are_aligned_before_they_are_mixed(tmp_path, offse
     _, alone_psd = welch(alone, fs=48000, nperseg=4096)
     notch = (freqs > 1000) & (freqs < 1400)
     assert abs(10 * np.log10(mixed_psd[notch].sum() / alone_psd[notch].sum())) < 0.5
+
+
+@pytest.mark.parametrize("rate", [48000, 16000])
+@pytest.mark.parametrize("bad,reason", [(np.nan, "contains NaN or infinite samples"),
+                                        (np.inf, "contains NaN or infinite samples"),
+                                        (1e20, "samples reach 1e+20, far outside -1..1")])
+def test_float_files_with_non_finite_or_absurd_samples_are_named(tmp_path, rate, bad, reason):
+    signal = speech_like(sr=rate)
+    signal[1000:1010] = bad
+    path = write_wav(tmp_path / "bad.wav", signal, rate, "FLOAT")
+    with pytest.raises(audio.AudioError, match=re.escape(f"{path}: {reason}")):
+        audio.load_audio(path, 16000)
+    vector, message = features.try_file_features(path, CONFIG)  # what preparation does per file
+    assert vector is None and reason in message
+
+
+def test_a_truncated_wav_is_named_but_still_read(tmp_path, caplog):
+    whole = write_wav(tmp_path / "whole.wav", speech_like(seconds=1.0, sr=16000), 16000)
+    cut = tmp_path / "cut.wav"
+    cut.write_bytes(whole.read_bytes()[:20000])  # the header still promises the whole second
+    assert audio.truncation(whole) is None and audio.truncation(tmp_path / "missing.wav") is None
+    assert audio.truncation(cut) == f"truncated: it holds {20000 - 44} of the {whole.stat().st_size - 44} bytes " \
+                                    f"of audio its header promises"
+    audio.warn_truncated([whole, cut])
+    assert [r.getMessage().split(":")[0] for r in caplog.records] == [str(cut)]
+    assert len(audio.load_audio(cut, 16000)) == (20000 - 44) // 2

@@ -1,12 +1,13 @@
 """ser.corpus: RAVDESS names, finding files, actor and random splits, actor folds."""
 
+import json
 import logging
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from conftest import ravdess_name, speech_like, write_wav
+from conftest import as_unprivileged, ravdess_name, speech_like, write_wav
 from ser import corpus
 from ser.errors import UserError
 
@@ -129,3 +130,19 @@ def test_actor_folds_follow_the_published_groups_and_never_share_actors():
 def test_too_many_folds_is_a_clear_error():
     with pytest.raises(UserError, match="--folds 9"):
         corpus.actor_folds(np.arange(1, 9), 9, 0.15, np.random.default_rng(0))
+
+
+def test_a_folder_that_cannot_be_read_is_named_and_listed_as_skipped(tmp_path):
+    for actor in (1, 2):
+        write_wav(tmp_path / f"Actor_{actor:02d}" / ravdess_name(5, actor), speech_like(seconds=0.3))
+    (tmp_path / "Actor_02").chmod(0)
+    code, err = as_unprivileged(
+        "import json, sys, logging; from ser import corpus; logging.basicConfig();"
+        f"found, skipped = corpus.find_recordings({str(tmp_path)!r}, 'speech');"
+        "print(json.dumps([[r.actor for r in found], skipped]), file=sys.stderr)")
+    (tmp_path / "Actor_02").chmod(0o755)
+    assert code == 0, err
+    actors, skipped = json.loads(err.splitlines()[-1])
+    assert actors == [1]
+    assert skipped == [{"path": str(tmp_path / "Actor_02"), "reason": "folder cannot be read (Permission denied)"}]
+    assert f"skipped {tmp_path / 'Actor_02'}: folder cannot be read (Permission denied)" in err

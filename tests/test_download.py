@@ -1,6 +1,8 @@
 """ser.download against a corpus server on 127.0.0.1: checksum, resume, zip-slip, no network."""
 
 import hashlib
+import stat
+import zipfile
 
 import pytest
 
@@ -50,3 +52,33 @@ def test_zip_slip_member_is_rejected_before_anything_is_written(tmp_path, serve)
 def test_download_without_network_says_where_to_put_the_files(tmp_path):
     with pytest.raises(UserError, match=r"cannot download.*Actor_XX"):
         download.download_corpus(tmp_path, "http://127.0.0.1:9/Audio_Speech_Actors_01-24.zip", None)
+
+
+def symlink_member(name: str, target: str) -> zipfile.ZipInfo:
+    info = zipfile.ZipInfo(name)
+    info.external_attr = (stat.S_IFLNK | 0o777) << 16
+    return info
+
+
+def test_a_symbolic_link_member_is_refused_with_one_line(tmp_path):
+    archive = tmp_path / "corpus.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr(symlink_member("Actor_01", "/etc"), "/etc")
+        zf.writestr(f"Actor_01/{ravdess_name(5, 1)}", wav_bytes())  # a file under the link
+    (tmp_path / "raw").mkdir()
+    with pytest.raises(UserError, match="member 'Actor_01' is a symbolic link; refusing to extract"):
+        download.safe_extract(archive, tmp_path / "raw")
+    assert not list((tmp_path / "raw").rglob("*.wav"))
+
+
+def test_extraction_follows_an_actor_folder_linked_in_from_elsewhere(tmp_path, serve):
+    elsewhere = tmp_path / "big_disk" / "Actor_01"
+    elsewhere.mkdir(parents=True)
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    (raw / "Actor_01").symlink_to(elsewhere)  # the README allows linked Actor folders
+    payload = corpus_zip({f"Actor_01/{ravdess_name(5, 1)}": wav_bytes(), f"Actor_02/{ravdess_name(4, 2)}": wav_bytes()})
+    url, _ = serve(payload)
+    assert download.download_corpus(raw, url, hashlib.md5(payload).hexdigest()) == 2
+    assert (elsewhere / ravdess_name(5, 1)).is_file()
+    assert sorted(r.actor for r in corpus.find_recordings(raw, "speech")[0]) == [1, 2]

@@ -11,7 +11,7 @@ from ser import features
 from ser.errors import ConfigError, UserError
 
 
-@pytest.mark.parametrize("kind", ["corrupt", "empty", "silent", "short"])
+@pytest.mark.parametrize("kind", ["corrupt", "empty", "silent", "short", "nan", "huge"])
 def test_unusable_files_give_a_reason_that_names_the_file(tmp_path, kind):
     path, reason = bad_files(tmp_path)[kind]
     vector, message = features.try_file_features(path, CONFIG)
@@ -141,3 +141,24 @@ def test_features_do_not_depend_on_the_file_sample_rate(rate):
     at_16k = features.extract_features(audio.resample(studio, 48000, 16000), 16000, CONFIG)
     at_rate = features.extract_features(audio.resample(studio, 48000, rate), rate, CONFIG)
     assert np.max(np.abs(at_rate - at_16k) / (np.abs(at_16k) + 1)) < 0.01
+
+
+def test_a_clip_shorter_than_the_minimum_is_too_short_not_silent():
+    clip = speech_like(seconds=0.05, sr=16000, pad=0.0) * 3
+    with pytest.raises(features.AudioError, match=r"too short \(0.05 s, need 0.25 s of sound\)"):
+        features.extract_features(clip, 16000, CONFIG)
+
+
+def test_features_that_come_out_non_finite_are_refused(monkeypatch):
+    blocks = features._feature_blocks
+
+    def with_a_nan(signal, sr, config):
+        named = blocks(signal, sr, config)
+        name, values = named[3]
+        named[3] = (name, np.full_like(values, np.nan))
+        return named
+
+    monkeypatch.setattr(features, "_feature_blocks", with_a_nan)
+    name = with_a_nan(speech_like(sr=16000), 16000, CONFIG)[3][0]
+    with pytest.raises(features.AudioError, match=f"its {name} features came out NaN or infinite"):
+        features.extract_features(speech_like(sr=16000), 16000, CONFIG)

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from ser import inference
+from ser.errors import ConfigError
 
 
 def test_windows_cover_the_signal_in_order():
@@ -25,3 +26,14 @@ def test_predictions_average_the_speech_windows_and_mark_silence(tmp_path):
     assert "segments" not in first and "true_emotion" not in second
     assert second["probabilities"] == pytest.approx({"a": 0.7, "b": 0.3}) and second["emotion"] == "a"
     assert [s.get("emotion") for s in second["segments"]] == ["a", None, "a"]
+
+
+@pytest.mark.parametrize("seconds,overlap,message", [
+    (float("nan"), 0.5, "segment nan must be a number of seconds"), (float("inf"), 0.5, "segment inf must be"),
+    (-1.0, 0.5, "segment -1.0 must be"), (0.1, 0.5, "segment 0.1 s is shorter than the 0.25 s of sound"),
+    (4.0, 1.0, "segment_overlap 1.0 must be 0 to 0.9"), (4.0, -0.1, "segment_overlap -0.1 must be 0 to 0.9")])
+def test_windows_that_cannot_be_classified_are_refused_before_any_work(seconds, overlap, message):
+    with pytest.raises(ConfigError, match=message):
+        inference.check_segment(seconds, overlap, min_speech_seconds=0.25)
+    inference.check_segment(0.0, 0.5, 0.25)  # whole files
+    inference.check_segment(0.25, 0.9, 0.25)

@@ -1,20 +1,23 @@
 """ser.model_folder: preprocessing.json written and read back; another version or misfit values refused."""
 
 import json
+import os
 import shutil
+import types
 
 import numpy as np
 import pytest
 
-from conftest import AUGMENT_CONFIG, FEATURE_CONFIG
-from ser import corpus, model_folder
+from conftest import AUGMENT_CONFIG, FEATURE_CONFIG, rewrite_folder
+from ser import atomic, corpus, model_folder
+
+NO_NETWORK = types.SimpleNamespace(save=lambda path: path.write_bytes(b""))  # load_preprocessing wants the file
 
 
 def test_preprocessing_round_trip(tmp_path):
     original = model_folder.Preprocessing(corpus.LABELS, FEATURE_CONFIG, ("a", "b"), np.array([1.0, 2.0], np.float32),
                                           np.array([0.5, 4.0], np.float32), (AUGMENT_CONFIG, 7), np.full(8, 1 / 8))
-    model_folder.write_preprocessing(tmp_path, original)
-    (tmp_path / "model.keras").write_bytes(b"")  # load_preprocessing wants both files
+    model_folder.write_model_folder(tmp_path, NO_NETWORK, original, {})
     loaded = model_folder.load_preprocessing(tmp_path)
     assert (loaded.labels, loaded.feature_config, loaded.feature_names) == (corpus.LABELS, FEATURE_CONFIG, ("a", "b"))
     np.testing.assert_array_equal(loaded.mean, original.mean)
@@ -27,17 +30,44 @@ def test_model_folder_from_another_version_is_refused(trained_mini, tmp_path):
     folder = tmp_path / "old"
     shutil.copytree(trained_mini, folder)
     record = json.loads((folder / "preprocessing.json").read_text())
+
+    def write(values):
+        rewrite_folder(folder, {"preprocessing.json": json.dumps(values).encode()})
+
+    write(record | {"version": 0})
     with pytest.raises(model_folder.ModelDirError, match="version"):
-        (folder / "preprocessing.json").write_text(json.dumps(record | {"version": 0}))
         model_folder.load_preprocessing(folder)
-    (folder / "preprocessing.json").write_text(json.dumps(record | {"feature_config": {"n_mfcc": 13}}))
+    write(record | {"feature_config": {"n_mfcc": 13}})
     with pytest.raises(model_folder.ModelDirError, match="another feature config"):
         model_folder.load_preprocessing(folder)
-    for prior in ([0.5, 0.5], [0.0] + [1 / 7] * 7):
-        (folder / "preprocessing.json").write_text(json.dumps(record | {"class_prior": prior}))
+    for prior in ([0.5, 0.5], [0.0] + [1 / 7] * 7, [float("nan")] * 8):
+        write(record | {"class_prior": prior})
         with pytest.raises(model_folder.ModelDirError, match="class_prior does not fit the 8 labels"):
             model_folder.load_preprocessing(folder)
-    (folder / "preprocessing.json").write_text(json.dumps(record))
-    (folder / "model.keras").write_bytes(b"garbage")
+    for scale in (0.0, float("nan"), float("inf")):
+        write(record | {"scaler_scale": [scale] + record["scaler_scale"][1:]})
+        with pytest.raises(model_folder.ModelDirError, match="scaler holds NaN, infinite or non-positive"):
+            model_folder.load_preprocessing(folder)
+    write(record)
+    rewrite_folder(folder, {"model.keras": b"garbage"})
     with pytest.raises(model_folder.ModelDirError, match="cannot be loaded"):
         model_folder.load_network(folder, len(record["scaler_mean"]), 8)
+
+
+def test_a_folder_mixed_by_hand_or_left_incomplete_is_refused(trained_mini, tmp_path):
+    folder = tmp_path / "mixed"
+    shutil.copytree(trained_mini, folder)
+    model_folder.load_preprocessing(folder)
+    (folder / "model.keras").write_bytes((folder / "model.keras").read_bytes() + b"\0")  # another run's, say
+    with pytest.raises(model_folder.ModelDirError, match="model.keras is not the file complete.json vouches for"):
+        model_folder.load_preprocessing(folder)
+    (folder / atomic.RECORD).unlink()
+    with pytest.raises(model_folder.ModelDirError, match="incomplete: it has no readable complete.json"):
+        model_folder.load_preprocessing(folder)
+
+
+def test_every_output_of_the_model_folder_has_the_usual_permissions(trained_mini):
+    umask = os.umask(0)
+    os.umask(umask)
+    modes = {path.name: path.stat().st_mode & 0o777 for path in trained_mini.iterdir()}
+    assert modes == dict.fromkeys(modes, 0o666 & ~umask)  # model.keras was 0600: others could not read it

@@ -1,16 +1,22 @@
 """model_training.py: bad prepared folders, and end-to-end runs on the mini subset (single split and folds)."""
 
 import csv
+import io
 import json
+import logging
 import shutil
+import signal
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 
 import model_training
 import predict
-from conftest import FEATURE_CONFIG
-from ser import cli, corpus, features, training
+from conftest import (FEATURE_CONFIG, ROOT, assert_one_line_error, interrupt_when, loky_workers, rewrite_folder,
+                      run_script)
+from ser import atomic, cli, corpus, features, prepared_data, training
 
 cli.quiet_tensorflow()
 
@@ -29,11 +35,11 @@ def test_missing_array_and_mismatched_shapes_are_one_line_errors(prepared_mini, 
     assert "lacks y_val.npy" in capsys.readouterr().err
     shutil.copy(prepared_mini / "y_val.npy", data / "y_val.npy")
     X = np.load(data / "X_test.npy")
-    np.save(data / "X_test.npy", X[:, :-3])  # as if made with another feature config
+    rewrite_folder(data, {"X_test.npy": npy(X[:, :-3])})  # as if made with another feature config
     assert model_training.main(["--data-dir", str(data), "--out-dir", str(tmp_path / "r")]) == 1
     err = capsys.readouterr().err.strip()
     assert "X_test.npy has shape" in err and "\n" not in err
-    np.save(data / "X_test.npy", X[:-1])
+    rewrite_folder(data, {"X_test.npy": npy(X[:-1])})
     assert model_training.main(["--data-dir", str(data), "--out-dir", str(tmp_path / "r")]) == 1
     assert "rows" in capsys.readouterr().err
 
@@ -131,3 +137,70 @@ def test_cross_validation_by_actor_on_the_mini_subset(prepared_mini, tmp_path, c
     for changed in (["--force"], ["--epochs", "3"]):  # asked to, or another setting: trained again
         with pytest.raises(pytest.fail.Exception, match="retrained"):
             model_training.main(command + changed)
+
+
+def npy(array: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    np.save(buffer, array)
+    return buffer.getvalue()
+
+
+def test_a_run_killed_after_the_model_is_renamed_leaves_a_folder_predict_refuses(trained_mini, prepared_mini, tmp_path):
+    out = tmp_path / "results"
+    shutil.copytree(trained_mini, out)
+    code, _, err = run_script("model_training.py", "--data-dir", prepared_mini, "--out-dir", out, "--epochs", "1",
+                              "--ensemble", "1", "--no-augment", env={atomic.KILL_AFTER_RENAMES: "1"})
+    assert code == -signal.SIGKILL, err
+    assert (out / "model.keras").read_bytes() != (trained_mini / "model.keras").read_bytes()  # a new model, old rest
+    clip = prepared_data.load_prepared(prepared_mini).rows["test"][0].path
+    code, _, err = run_script("predict.py", clip, "--model-dir", out)
+    assert code == 2
+    assert_one_line_error(err, f"{out} is incomplete", f"python model_training.py --out-dir {out}")
+
+
+def test_outputs_that_cannot_be_written_are_refused_before_training(prepared_mini, tmp_path):
+    a_file = tmp_path / "a_file"
+    a_file.write_text("")
+    for argv, words in ((["--out-dir", a_file], [f"--out-dir {a_file} is a file"]),
+                        (["--out-dir", "/dev/null/results"], ["cannot write in --out-dir /dev/null/results"]),
+                        (["--cache-dir", a_file], [f"--cache-dir {a_file / 'augment'}", "Not a directory"]),
+                        (["--jobs", "0"], ["jobs 0: use -1 for all cores"])):
+        code, _, err = run_script("model_training.py", "--data-dir", prepared_mini, *argv)
+        assert code == 1
+        assert_one_line_error(err, *words)
+        assert "augmenting" not in err and "training" not in err
+
+
+def test_a_diverging_training_is_stopped_and_named(prepared_mini, tmp_path, capsys):
+    argv = ["--data-dir", str(prepared_mini), "--out-dir", str(tmp_path / "r"), "--epochs", "5", "--ensemble", "1",
+            "--no-augment", "--learning-rate", "1e12"]
+    assert model_training.main(argv) == 1
+    assert "training diverged: the loss became NaN or infinite" in capsys.readouterr().err
+    assert not (tmp_path / "r" / "model.keras").exists()
+
+
+def test_damaged_cache_entries_are_named_removed_and_recomputed(trained_mini, prepared_mini, tmp_path, caplog):
+    cache = tmp_path / "cache"
+    shutil.copytree(next(trained_mini.parent.glob("cache*")), cache)
+    entries = sorted((cache / "augment").glob("*.npy"))
+    entries[0].write_bytes(b"")  # zero bytes
+    entries[1].write_bytes(entries[1].read_bytes()[:200])  # truncated
+    good = np.load(entries[2])
+    entries[2].write_bytes(npy(np.full_like(good, np.nan)))  # not finite
+    with caplog.at_level(logging.WARNING, logger="ser"):
+        assert model_training.main(["--data-dir", str(prepared_mini), "--out-dir", str(tmp_path / "r"),
+                                    "--cache-dir", str(cache), "--epochs", "1", "--ensemble", "1",
+                                    "--augment-copies", "1", "--jobs", "1"]) == 0
+    damaged = [m for m in caplog.messages if "damaged cache entry" in m]
+    assert sorted(m.split(":")[0] for m in damaged) == [str(e) for e in entries[:3]]
+    np.testing.assert_allclose(np.load(entries[2]), good, rtol=1e-5, atol=1e-5)  # recomputed: the same copies
+    assert all(np.load(e).shape == good.shape for e in entries[:2])
+
+
+def test_ctrl_c_during_augmentation_prints_one_line(prepared_mini, tmp_path):
+    process = subprocess.Popen([sys.executable, str(ROOT / "model_training.py"), "--data-dir", str(prepared_mini),
+                                "--out-dir", str(tmp_path / "r"), "--cache-dir", str(tmp_path / "cache"),
+                                "--jobs", "2"], cwd=ROOT, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    code, err = interrupt_when(process, lambda: len(loky_workers(process.pid)) == 2)
+    assert code == 130
+    assert_one_line_error(err, "interrupted", str(tmp_path / "r"))

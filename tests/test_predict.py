@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from conftest import ROOT, speech_like, write_wav
+from conftest import ROOT, assert_one_line_error, interrupt_when, loky_workers, rewrite_folder, speech_like, write_wav
 from ser import audio, augment, corpus, inference, model_folder
 
 
@@ -115,6 +115,11 @@ def test_missing_or_incomplete_model_folder_exits_2(trained_mini, clips, tmp_pat
     (incomplete / "preprocessing.json").unlink()
     code, _, err = run(clips["original"], model_dir=incomplete)
     assert code == 2 and "lacks preprocessing.json" in err
+    shutil.copy(trained_mini / "preprocessing.json", incomplete / "preprocessing.json")
+    (incomplete / "complete.json").unlink()  # its writer was killed mid-swap
+    code, _, err = run(clips["original"], model_dir=incomplete)
+    assert code == 2
+    assert_one_line_error(err, f"{incomplete} is incomplete", "model_training.py --out-dir")
 
 
 def test_folder_without_audio_exits_2(trained_mini, tmp_path):
@@ -131,3 +136,61 @@ def test_predict_starts_without_training_libraries():
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("argv,words", [
+    (["--segment", "nan"], ["segment nan must be a number of seconds"]),
+    (["--segment", "inf"], ["segment inf must be a number of seconds"]),
+    (["--segment", "0.1"], ["segment 0.1 s is shorter than the 0.25 s", "--segment 0.25 or more"]),
+    (["--segment", "4", "--segment-overlap", "1.0"], ["segment_overlap 1.0 must be 0 to 0.9"]),
+    (["--jobs", "0"], ["jobs 0: use -1 for all cores"])])
+def test_flags_that_cannot_work_are_one_line_before_any_work(trained_mini, clips, argv, words):
+    code, out, err = run(clips["original"], *argv, model_dir=trained_mini)
+    assert code == 2 and out == ""
+    assert_one_line_error(err, *words)
+
+
+def test_a_very_short_clip_is_too_short_not_silent_with_or_without_windows(trained_mini, clips, tmp_path):
+    clip = write_wav(tmp_path / "blip.wav", speech_like(seconds=0.05, pad=0.0, sr=16000) * 3, 16000)
+    for argv in ([], ["--segment", "4"]):
+        code, _, err = run(clip, *argv, model_dir=trained_mini)
+        assert code == 1 and f"{clip}: too short (0.05 s, need 0.25 s of sound)" in err, err
+        assert "Traceback" not in err
+
+
+def test_bad_samples_and_truncated_files_are_named_and_the_rest_predicted(trained_mini, clips, tmp_path):
+    signal, sr = sf.read(clips["original"], dtype="float32")
+    nan = signal.copy()
+    nan[1000] = np.nan
+    nan_path = write_wav(tmp_path / "nan.wav", nan, sr, "FLOAT")  # 48 kHz: librosa's resampler was the traceback
+    cut = tmp_path / "cut.wav"
+    cut.write_bytes(clips["original"].read_bytes()[:150_000])
+    code, out, err = run(nan_path, cut, clips["original"], "--json", model_dir=trained_mini)
+    assert code == 1 and "Traceback" not in err
+    assert f"{nan_path}: contains NaN or infinite samples" in err
+    assert f"{cut}: truncated: it holds" in err and "using what is there" in err
+    assert [r["file"] for r in json.loads(out)] == [str(cut), str(clips["original"])]
+
+
+def test_a_model_whose_weights_are_broken_is_refused_not_printed_as_nan(trained_mini, clips, tmp_path):
+    from ser import network
+
+    keras = network.load_keras()
+    model = keras.models.load_model(trained_mini / "model.keras")
+    model.set_weights([np.full_like(w, np.nan) for w in model.get_weights()])
+    broken = tmp_path / "broken"
+    shutil.copytree(trained_mini, broken)
+    model.save(tmp_path / "nan.keras")
+    rewrite_folder(broken, {"model.keras": (tmp_path / "nan.keras").read_bytes()})
+    code, out, err = run(clips["original"], "--json", model_dir=broken)
+    assert code == 2 and out == ""
+    assert_one_line_error(err, "model.keras gives NaN or infinite probabilities")
+
+
+def test_ctrl_c_during_prediction_prints_one_line(trained_mini, mini_dir):
+    process = subprocess.Popen([sys.executable, str(ROOT / "predict.py"), str(mini_dir), "--model-dir",
+                                str(trained_mini), "--jobs", "2"], cwd=ROOT, stderr=subprocess.PIPE,
+                               stdout=subprocess.PIPE, text=True, start_new_session=True)
+    code, err = interrupt_when(process, lambda: len(loky_workers(process.pid)) == 2)
+    assert code == 130
+    assert_one_line_error(err, "interrupted")

@@ -1,12 +1,14 @@
 """ser.prepared_data: typed manifest rows, the format version checked on read, interrupted writes."""
 
+import io
 import json
 import shutil
 
 import numpy as np
 import pytest
 
-from ser import prepared_data
+from conftest import rewrite_folder
+from ser import atomic, prepared_data
 from ser.errors import UserError
 
 
@@ -22,6 +24,7 @@ def test_write_prepared_leaves_the_previous_output_intact_when_interrupted(tmp_p
     with pytest.raises(KeyboardInterrupt):
         prepared_data.write_prepared(tmp_path, {k: v * 2 for k, v in arrays.items()}, [], {"run": 2})
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before  # no temp files either
+    atomic.verify_folder(tmp_path, ("meta.json", "X_train.npy"), "")
 
 
 def test_manifest_rows_are_typed_once_and_splits_concatenate_in_order(prepared_mini):
@@ -40,13 +43,53 @@ def test_another_format_version_or_a_bad_row_is_refused_with_the_way_out(prepare
     folder = tmp_path / "processed"
     shutil.copytree(prepared_mini, folder)
     meta = json.loads((folder / "meta.json").read_text())
-    (folder / "meta.json").write_text(json.dumps(meta | {"format_version": prepared_data.FORMAT_VERSION + 1}))
+    newer = meta | {"format_version": prepared_data.FORMAT_VERSION + 1}
+    rewrite_folder(folder, {"meta.json": json.dumps(newer).encode()})
     with pytest.raises(UserError, match=r"format version 2, this code reads version 1; run data_preparation.py"):
         prepared_data.load_prepared(folder)
-    (folder / "meta.json").write_text(json.dumps(meta))
+    rewrite_folder(folder, {"meta.json": json.dumps(meta).encode()})
     manifest = (folder / "manifest.csv").read_text().splitlines()
     fields = manifest[1].split(",")
     fields[2] = "seven"  # the actor column
-    (folder / "manifest.csv").write_text("\n".join([manifest[0], ",".join(fields), *manifest[2:]]) + "\n")
+    rewrite_folder(folder, {"manifest.csv": "\n".join([manifest[0], ",".join(fields), *manifest[2:]]).encode()})
     with pytest.raises(UserError, match=r"unreadable or outdated files .*seven"):
+        prepared_data.load_prepared(folder)
+    renamed = "\n".join([manifest[0].replace("actor", "speaker"), *manifest[1:]])
+    rewrite_folder(folder, {"manifest.csv": renamed.encode()})
+    with pytest.raises(UserError, match=r"manifest.csv lacks the column\(s\) actor; run data_preparation.py"):
+        prepared_data.load_prepared(folder)
+
+
+def npy(array: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    np.save(buffer, array)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_non_finite_features_and_labels_off_the_list_are_refused_naming_the_row(prepared_mini, tmp_path, bad):
+    folder = tmp_path / "processed"
+    shutil.copytree(prepared_mini, folder)
+    prepared = prepared_data.load_prepared(folder)
+    X = prepared.X["train"].copy()
+    X[5, 17] = bad
+    rewrite_folder(folder, {"X_train.npy": npy(X)})
+    with pytest.raises(UserError, match=rf"X_train.npy row 5 \({prepared.rows['train'][5].path}\) holds NaN or "
+                                        rf"infinite features \(1 rows in all\); run data_preparation.py"):
+        prepared_data.load_prepared(folder)
+    y = prepared.y["val"].copy()
+    y[3] = 8
+    rewrite_folder(folder, {"X_train.npy": npy(prepared.X["train"]), "y_val.npy": npy(y)})
+    with pytest.raises(UserError, match=r"y_val.npy row 3 .* has label 8, outside 0-7"):
+        prepared_data.load_prepared(folder)
+
+
+def test_a_folder_left_half_renamed_is_refused_and_not_reused(prepared_mini, tmp_path):
+    folder = tmp_path / "processed"
+    shutil.copytree(prepared_mini, folder)
+    fingerprint = json.loads((folder / "meta.json").read_text())["fingerprint"]
+    assert prepared_data.is_up_to_date(folder, fingerprint)
+    (folder / "X_test.npy").write_bytes(npy(np.zeros((30, 1934), np.float32)))  # a newer run's array, same shape
+    assert not prepared_data.is_up_to_date(folder, fingerprint)
+    with pytest.raises(UserError, match="X_test.npy is not the file complete.json vouches for"):
         prepared_data.load_prepared(folder)

@@ -1,0 +1,38 @@
+"""ser.parallel: --jobs checked and capped; workers leave Ctrl-C to the main process and end with it."""
+
+import ctypes
+import logging
+import os
+import signal
+
+import pytest
+
+from ser import parallel
+from ser.errors import ConfigError
+
+PR_GET_PDEATHSIG = 2
+
+
+def worker_state(_) -> tuple:
+    """(Ctrl-C ignored, the signal this process gets when its parent dies) inside a worker."""
+    death_signal = ctypes.c_int()
+    ctypes.CDLL(None).prctl(PR_GET_PDEATHSIG, ctypes.byref(death_signal))
+    return signal.getsignal(signal.SIGINT) == signal.SIG_IGN, death_signal.value, os.getpid()
+
+
+def test_jobs_are_checked_and_capped_at_the_number_of_cores(caplog):
+    cores = os.cpu_count()
+    assert parallel.worker_count(-1) == cores and parallel.worker_count(1) == 1
+    with caplog.at_level(logging.WARNING, "ser"):
+        assert parallel.worker_count(1000) == cores
+    assert caplog.messages == [f"--jobs 1000 is more than the {cores} cores; using {cores}"]
+    for jobs in (0, -2):
+        with pytest.raises(ConfigError, match=f"jobs {jobs}: use -1 for all cores or a positive number"):
+            parallel.worker_count(jobs)
+
+
+@pytest.mark.skipif(os.cpu_count() < 2, reason="needs two cores for worker processes")
+def test_workers_ignore_ctrl_c_and_die_with_the_main_process():
+    states = parallel.map_with_progress(worker_state, list(range(4)), jobs=2)
+    assert {state[:2] for state in states} == {(True, signal.SIGTERM)}
+    assert os.getpid() not in {state[2] for state in states}  # they did run in workers
