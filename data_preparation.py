@@ -10,6 +10,7 @@ the speech, not the silence around it), splits the files into train/val/test and
     y_{train,val,test}.npy   int64 (n_files,), 0..7 in the order of ser.corpus.LABELS
     manifest.csv             one row per used file, in array order within each split
     meta.json                labels, feature config, split, counts, skipped files, versions
+    complete.json            written last: each file's size and sha256 (readers refuse a folder without it)
 
 The default split is speaker-independent: validation and test actors never appear in training.
 
@@ -155,8 +156,7 @@ def prepare(args) -> None:
 def main(argv=None) -> int:
     args = parse_args(argv)
     cli.setup_logging(args.verbose)
-    return cli.exit_code(lambda: prepare(args),
-                         f"interrupted; {args.out_dir} holds the previous output or the new one, whole")
+    return cli.exit_code(lambda: prepare(args), cli.interrupted_writing(args.out_dir))
 
 
 if __name__ == "__main__":

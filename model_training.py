@@ -15,6 +15,7 @@ to --out-dir:
     preprocessing.json         scaler, labels, class prior, feature and augmentation config: what predict.py needs
     metrics.json               accuracy, balanced accuracy, F1, per class / actor / sex / intensity, settings
     classification_report.txt, history.csv, confusion_matrix.png, training_curves.png
+    complete.json              written last: each file's size and sha256 (predict.py refuses a folder without it)
 
     python model_training.py                     # data/processed -> results
     python model_training.py --folds 6           # 6-fold cross-validation by actor (1-4, 5-8, ...)
@@ -188,8 +189,7 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     cli.setup_logging(args.verbose)
     cli.quiet_tensorflow(args.verbose)
-    return cli.exit_code(lambda: run(args), f"interrupted; {args.out_dir} holds the previous output or the new one, "
-                                            f"whole")
+    return cli.exit_code(lambda: run(args), cli.interrupted_writing(args.out_dir))
 
 
 if __name__ == "__main__":

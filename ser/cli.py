@@ -129,6 +129,11 @@ def output_folder(directory: Path, flag: str = "--out-dir") -> None:
         log.info("removed %d temporary files that an interrupted run left in %s", removed, directory)
 
 
+def interrupted_writing(directory: Path) -> str:
+    """The line for Ctrl-C in a script that writes an output folder (ser.atomic.write_folder)."""
+    return f"interrupted; {directory} holds the previous output or the new one, whole"
+
+
 def exit_code(steps, interrupted: str = "interrupted") -> int:
     """Run steps(): 0; a UserError becomes one 'error:' line and 1; Ctrl-C the line `interrupted` and 130."""
     try:

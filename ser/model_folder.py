@@ -4,8 +4,9 @@
     preprocessing.json   PREPROCESSING_VERSION, labels, feature config and names, scaler mean and
                          scale, class prior, test-time augmentation config and seed: plain numbers
 
-(model_training.py adds metrics.json, reports and plots beside them.) The writer and the reader
-are both here; the reader refuses another version or values that do not fit each other.
+(model_training.py adds metrics.json, reports and plots beside them, and ser.atomic's complete.json
+vouches for all of them.) The writer and the reader are both here; the reader refuses a folder
+that is incomplete or mixed, another version, or values that do not fit each other.
 """
 
 from __future__ import annotations

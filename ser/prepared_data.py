@@ -5,6 +5,7 @@
     manifest.csv             one row per file (MANIFEST_COLUMNS), in array order within each split
     meta.json                format_version, labels, feature config and names, split, counts,
                              skipped files, library versions, fingerprint of the inputs
+    complete.json            ser.atomic's record, written last; load_prepared checks every file against it
 
 The writer and the reader are both here, with FORMAT_VERSION: the reader refuses another version.
 """
