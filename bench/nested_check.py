@@ -6,10 +6,14 @@ held out and scored; VAL_PER_SEX of each sex validate the first network, and mod
 recipe (ser.training.train_and_evaluate: scaler, ensemble on rotating validation actors,
 augmentation, test-time augmentation, class prior) trains on the rest, with model_training.py's
 settings and any of its flags given after --train-args. Compare the mean held-out balanced
-accuracy of two settings, then measure the chosen one with bench/accuracy.py.
+accuracy of two settings, then measure the chosen one with bench/accuracy.py. With --conditions,
+the held-out actors' files are also degraded as bench/robustness.py degrades the test actors'
+(babble from the fold's training actors), so that a robustness setting is chosen on held-out
+actors too, never on the test actors.
 
     python bench/nested_check.py --data-dir bench/work/default/processed            # the reference
     python bench/nested_check.py --data-dir bench/work/default/processed --train-args --dropout 0.6
+    python bench/nested_check.py --conditions "telephone,babble 10 dB"             # also held out, degraded
 """
 
 from __future__ import annotations
@@ -23,8 +27,10 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 
 import model_training  # noqa: E402  (its flags are the settings scored)
+import robustness  # noqa: E402  (bench/robustness.py: the conditions of --conditions)
 from ser import cli, corpus, prepared_data, training  # noqa: E402
 from ser.errors import UserError  # noqa: E402
 
@@ -36,6 +42,8 @@ SEED = 42  # seed of the held-out draw and of model_training.py
 FOLDS = 6  # actor folds whose test actors are left out
 HELD_OUT_PER_SEX = 2  # actors of each sex scored in each fold
 VAL_PER_SEX = 2  # validation actors of each sex for the first network (model_training.py rotates them)
+CONDITIONS = ""  # bench/robustness.py conditions to score the held-out actors under too, comma-separated, or all
+JOBS = -1  # worker processes for the degraded copies' features; -1 = all cores
 # ----------------------------------------------------------------------------------------------
 KEYS = ("balanced_accuracy", "accuracy", "macro_f1")
 
@@ -77,19 +85,24 @@ def main(argv=None) -> int:
 def score(args: argparse.Namespace, train_args: argparse.Namespace) -> None:
     """Train and score the setting in every fold; print the table."""
     config = model_training.train_config(train_args)
+    conditions = robustness.condition_names(args.conditions) if args.conditions else ()
     prepared = prepared_data.load_prepared(args.data_dir)
     data = prepared.dataset()
     augmented = training.augment_dataset(data, prepared.feature_config, config, train_args.cache_dir, train_args.jobs)
+    tta = (config.augment_config, config.seed) if config.uses_test_time_augment else None
     rng = np.random.default_rng(args.seed)
     print(f"held-out non-test actors, model_training.py {' '.join(args.train_args) or '(defaults)'}, "
           f"seed {args.seed}; figures in %")
-    print(f"{'fold':<6}{'test actors (unused)':<22}{'held-out actors':<20}" + "".join(f"{k:>19}" for k in KEYS))
+    columns = (*KEYS, *(f"UAR {name}" for name in conditions))
+    print(f"{'fold':<6}{'test actors (unused)':<22}{'held-out actors':<20}" + "".join(f"{k:>19}" for k in columns))
     results, start = [], time.perf_counter()
     for number, (test_actors, split) in enumerate(selection_splits(data.actors, args.folds, args.held_out_per_sex,
                                                                     args.val_per_sex, rng), 1):
-        metrics = training.train_and_evaluate(data, split, augmented, config, rng, verbose=0).metrics
-        results.append([metrics[k] for k in KEYS])
-        print(f"{number:<6}{str(test_actors):<22}{str(metrics['test_actors']):<20}"
+        result = training.train_and_evaluate(data, split, augmented, config, rng, verbose=0)
+        degraded = robustness.score_split(data, split, result, tta, prepared.feature_config, args.seed,
+                                          jobs=args.jobs, conditions=conditions) if conditions else {}
+        results.append([result.metrics[k] for k in KEYS] + [degraded[name][0] for name in conditions])
+        print(f"{number:<6}{str(test_actors):<22}{str(result.metrics['test_actors']):<20}"
               + "".join(f"{100 * v:>19.1f}" for v in results[-1]), flush=True)
     table = 100 * np.array(results)
     print(f"{'mean ± std over folds':<48}" + "".join(f"{m:>13.1f} ± {s:4.1f}" for m, s in

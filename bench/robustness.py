@@ -29,6 +29,7 @@ sys.path.insert(0, str(ROOT))
 import model_training  # noqa: E402  (its flags are the settings measured)
 from ser import audio, augment, cli, corpus, degradations, features, inference, network, parallel  # noqa: E402
 from ser import prepared_data, training  # noqa: E402
+from ser.errors import UserError  # noqa: E402
 
 # ----------------------------------------------------------------------------------------------
 # Settings: each constant is the flag of the same name; its comment is the help.
@@ -55,15 +56,26 @@ CONDITIONS = {  # name -> degraded signal, from (signal, sample rate, rng, babbl
 }
 
 
-def condition_views(path: str, talkers: list[str], config: features.FeatureConfig, tta, seed: int) -> dict:
-    """condition -> (views, n_features) of the file under that condition, as predict.py computes them
+def condition_names(text: str) -> tuple[str, ...]:
+    """The conditions named in a comma-separated list ("all": every one), checked against CONDITIONS."""
+    names = tuple(CONDITIONS) if text.strip() == "all" else tuple(n.strip() for n in text.split(",") if n.strip())
+    unknown = [n for n in names if n not in CONDITIONS]
+    if unknown or not names:
+        raise UserError(f"condition(s) {unknown or [text]} unknown; choose from {', '.join(CONDITIONS)} or all")
+    return names
+
+
+def condition_views(path: str, talkers: list[str], config: features.FeatureConfig, tta, seed: int,
+                    conditions: tuple[str, ...] = tuple(CONDITIONS)) -> dict:
+    """condition -> (views, n_features) of the file under each of conditions, as predict.py computes them
     (inference.feature_views), or None where no speech was found in the degraded copy."""
     signal = audio.load_audio(path, config.sample_rate)
     start, end = features.speech_span(signal, config)
     speech_power = degradations.power(signal[start:end]) if end > start else None
     voices = [audio.load_audio(t, config.sample_rate) for t in talkers]
     views = {}
-    for name, degrade in CONDITIONS.items():
+    for name in conditions:
+        degrade = CONDITIONS[name]
         rng = np.random.default_rng(augment.file_seed(f"{Path(path).name}:{name}", seed))
         try:
             degraded = degrade(signal, config.sample_rate, rng, voices, speech_power)
@@ -78,15 +90,19 @@ def balanced_accuracy(y_true: np.ndarray, y_pred: np.ndarray) -> float:
     return float(np.mean([np.mean(y_pred[y_true == c] == c) for c in np.unique(y_true)]))
 
 
-def score_split(data, split, result: training.TrainResult, preprocessing_tta, config, args) -> dict:
-    """condition -> (balanced accuracy, rejected files) on split.test for the trained result."""
-    rng = np.random.default_rng(args.seed)
+def score_split(data, split, result: training.TrainResult, preprocessing_tta, config, seed: int,
+                babble_talkers: int = BABBLE_TALKERS, jobs: int = JOBS,
+                conditions: tuple[str, ...] = tuple(CONDITIONS)) -> dict:
+    """condition -> (balanced accuracy, rejected files) on split.test for the trained result; babble
+    from babble_talkers files of split.train (never a scored speaker)."""
+    rng = np.random.default_rng(seed)
     train_paths = [data.rows[i].path for i in split.train]
-    tasks = [(data.rows[i].path, [train_paths[j] for j in rng.choice(len(train_paths), args.babble_talkers,
+    tasks = [(data.rows[i].path, [train_paths[j] for j in rng.choice(len(train_paths), babble_talkers,
                                                                        replace=False)]) for i in split.test]
-    views = parallel.map_with_progress(_Task(config, preprocessing_tta, args.seed), tasks, args.jobs, desc="degrade")
+    views = parallel.map_with_progress(_Task(config, preprocessing_tta, seed, conditions), tasks, jobs,
+                                       desc="degrade")
     y_true, scores = data.y[split.test], {}
-    for name in CONDITIONS:
+    for name in conditions:
         ok = [i for i, v in enumerate(views) if v[name] is not None]
         y_pred = np.full(len(y_true), -1)
         if ok:
@@ -100,11 +116,11 @@ def score_split(data, split, result: training.TrainResult, preprocessing_tta, co
 class _Task:
     """condition_views of one (path, babble talkers) pair, the rest fixed."""
 
-    def __init__(self, config, tta, seed):
-        self.config, self.tta, self.seed = config, tta, seed
+    def __init__(self, config, tta, seed, conditions):
+        self.config, self.tta, self.seed, self.conditions = config, tta, seed, conditions
 
     def __call__(self, task):
-        return condition_views(task[0], task[1], self.config, self.tta, self.seed)
+        return condition_views(task[0], task[1], self.config, self.tta, self.seed, self.conditions)
 
 
 def main(argv=None) -> int:
@@ -132,7 +148,8 @@ def run(args) -> None:
     per_fold = []
     for number, split in enumerate(splits, 1):
         result = training.train_and_evaluate(data, split, augmented, config, rng, verbose=0)
-        per_fold.append(score_split(data, split, result, tta, prepared.feature_config, args))
+        per_fold.append(score_split(data, split, result, tta, prepared.feature_config, args.seed,
+                                    args.babble_talkers, args.jobs))
         print(f"fold {number}/{len(splits)}, test actors {result.metrics['test_actors']} (training's own clean "
               f"evaluation {100 * result.metrics['balanced_accuracy']:.1f}): "
               + ", ".join(f"{name} {100 * uar:.1f}" for name, (uar, _) in per_fold[-1].items()), flush=True)

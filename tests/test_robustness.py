@@ -3,8 +3,10 @@
 import importlib.util
 
 import numpy as np
+import pytest
 
 from conftest import AUGMENT_CONFIG, FEATURE_CONFIG, ROOT, speech_like, write_wav
+from ser.errors import UserError
 
 spec = importlib.util.spec_from_file_location("robustness", ROOT / "bench" / "robustness.py")
 robustness = importlib.util.module_from_spec(spec)
@@ -34,3 +36,19 @@ def test_a_rejected_file_counts_as_wrong():
     y_true = np.array([0, 0, 1, 1])
     assert robustness.balanced_accuracy(y_true, np.array([0, -1, 1, 1])) == 0.75
     assert robustness.balanced_accuracy(y_true, np.array([-1, -1, -1, -1])) == 0.0
+
+
+def test_conditions_are_named_from_the_list_or_refused():
+    assert robustness.condition_names("all") == tuple(robustness.CONDITIONS)
+    assert robustness.condition_names(" telephone, babble 10 dB ") == ("telephone", "babble 10 dB")
+    with pytest.raises(UserError, match=r"condition\(s\) \['phone'\] unknown; choose from clean, "):
+        robustness.condition_names("telephone,phone")
+
+
+def test_a_subset_of_conditions_gives_the_same_views_as_all(tmp_path):
+    path = str(write_wav(tmp_path / "03-01-05-01-01-01-01.wav", speech_like(seconds=1.5)))
+    talkers = [str(write_wav(tmp_path / "t.wav", speech_like(seconds=1.0, f0=220, seed=3)))]
+    every = robustness.condition_views(path, talkers, FEATURE_CONFIG, None, seed=1)
+    some = robustness.condition_views(path, talkers, FEATURE_CONFIG, None, seed=1, conditions=("telephone",))
+    assert list(some) == ["telephone"]
+    np.testing.assert_array_equal(some["telephone"], every["telephone"])
