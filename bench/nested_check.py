@@ -94,7 +94,9 @@ def score(args: argparse.Namespace, train_args: argparse.Namespace) -> None:
     print(f"held-out non-test actors, model_training.py {' '.join(args.train_args) or '(defaults)'}, "
           f"seed {args.seed}; figures in %")
     columns = (*KEYS, *(f"UAR {name}" for name in conditions))
-    print(f"{'fold':<6}{'test actors (unused)':<22}{'held-out actors':<20}" + "".join(f"{k:>19}" for k in columns))
+    widths = [max(19, len(k) + 2) for k in columns]
+    print(f"{'fold':<6}{'test actors (unused)':<22}{'held-out actors':<20}"
+          + "".join(f"{k:>{w}}" for k, w in zip(columns, widths)))
     results, start = [], time.perf_counter()
     for number, (test_actors, split) in enumerate(selection_splits(data.actors, args.folds, args.held_out_per_sex,
                                                                     args.val_per_sex, rng), 1):
@@ -103,10 +105,10 @@ def score(args: argparse.Namespace, train_args: argparse.Namespace) -> None:
                                           jobs=args.jobs, conditions=conditions) if conditions else {}
         results.append([result.metrics[k] for k in KEYS] + [degraded[name][0] for name in conditions])
         print(f"{number:<6}{str(test_actors):<22}{str(result.metrics['test_actors']):<20}"
-              + "".join(f"{100 * v:>19.1f}" for v in results[-1]), flush=True)
+              + "".join(f"{100 * v:>{w}.1f}" for v, w in zip(results[-1], widths)), flush=True)
     table = 100 * np.array(results)
-    print(f"{'mean ± std over folds':<48}" + "".join(f"{m:>13.1f} ± {s:4.1f}" for m, s in
-                                                    zip(table.mean(axis=0), table.std(axis=0))))
+    print(f"{'mean ± std over folds':<48}" + "".join(f"{m:>{w - 6}.1f} ± {s:4.1f}" for m, s, w in
+                                                    zip(table.mean(axis=0), table.std(axis=0), widths)))
     print(f"wall time {time.perf_counter() - start:.0f} s")
 
 
