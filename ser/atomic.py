@@ -140,9 +140,9 @@ def verify_folder(directory: Path, required: tuple[str, ...], hint: str) -> None
     except (OSError, ValueError, KeyError, TypeError):
         raise UserError(f"{directory} is incomplete: it has no readable {RECORD} (its writer was interrupted, "
                         f"or an older version wrote it); {hint}") from None
-    for name in (*required, *listed):
-        if name not in listed:
-            raise UserError(f"{directory}/{RECORD} does not list {name}; {hint}")
+    if unlisted := [name for name in required if name not in listed]:
+        raise UserError(f"{directory}/{RECORD} does not list {', '.join(unlisted)}; {hint}")
+    for name in listed:  # each file hashed once (model.keras is megabytes)
         path = directory / name
         if not path.is_file() or file_digest(path) != listed[name]:
             raise UserError(f"{path} is not the file {RECORD} vouches for (missing, changed, or from another "

@@ -110,8 +110,8 @@ def check_member(member: zipfile.ZipInfo, archive: Path, target_dir: Path) -> No
     or is a symbolic link. Judged on the name alone: folders inside target_dir may be links to
     elsewhere (the README allows a corpus linked in Actor folder by Actor folder)."""
     name = member.filename
-    parts = PurePosixPath(name.replace("\\", "/")).parts
-    if not parts or PurePosixPath(name).is_absolute() or ".." in parts or ":" in parts[0]:
+    path = PurePosixPath(name.replace("\\", "/"))
+    if not path.parts or path.is_absolute() or ".." in path.parts or ":" in path.parts[0]:
         raise UserError(f"{archive}: member {name!r} would be written outside {target_dir}; refusing to "
                         f"extract this archive")
     if stat.S_ISLNK(member.external_attr >> 16):

@@ -22,6 +22,7 @@ from ser.atomic import bytes_saver, verify_folder, write_folder
 from ser.augment import AugmentConfig
 from ser.errors import UserError
 from ser.features import FeatureConfig
+from ser.network import load_keras
 
 PREPROCESSING_VERSION = 3  # bump when preprocessing.json changes
 
@@ -114,8 +115,6 @@ def load_preprocessing(model_dir: Path) -> Preprocessing:
 
 def load_network(model_dir: Path, n_features: int, n_labels: int):
     """The Keras model of a model folder, checked against the feature and label counts."""
-    from ser.network import load_keras
-
     keras = load_keras()
     hint = remake_hint(model_dir)
     try:

@@ -17,7 +17,7 @@ import numpy as np
 from ser.corpus import LABELS
 from ser.errors import UserError, require
 
-# ---------------------------------------------------------------------------------- scaling
+
 def load_keras():
     """keras (and TensorFlow), imported with file descriptor 2 pointed at /dev/null when TF_CPP_MIN_LOG_LEVEL is 3
     (cli.quiet_tensorflow sets it; --verbose does not): TensorFlow 2.21 prints C++ start-up lines at import
@@ -37,6 +37,7 @@ def load_keras():
     return keras
 
 
+# ---------------------------------------------------------------------------------- scaling
 def fit_scaler(X_train: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(mean, scale) of each feature over the training rows; constant features get scale 1."""
     mean, scale = X_train.mean(axis=0), X_train.std(axis=0)

@@ -7,6 +7,7 @@ import os
 import signal
 import sys
 
+from ser.cli import setup_logging
 from ser.errors import require
 
 log = logging.getLogger("ser")
@@ -26,8 +27,6 @@ def worker_count(jobs: int) -> int:
 def _start_worker() -> None:
     """In each worker: Ctrl-C is the main process's to handle (it stops the workers, with one line, not a
     traceback from each), and on Linux the worker is ended when the main process dies, even by SIGKILL."""
-    from ser.cli import setup_logging
-
     setup_logging()  # a worker's warnings (e.g. a damaged cache entry) read like the main process's
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     if sys.platform.startswith("linux"):

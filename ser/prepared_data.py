@@ -29,6 +29,7 @@ from ser.features import FeatureConfig
 
 FORMAT_VERSION = 1  # bump when the layout of meta.json / the arrays / the manifest changes
 ARRAY_FILES = tuple(f"{k}_{s}.npy" for k in "Xy" for s in SPLITS)
+PREPARED_FILES = ("meta.json", "manifest.csv", *ARRAY_FILES)  # what a reader needs, all vouched for by complete.json
 
 
 @dataclasses.dataclass(frozen=True)
@@ -133,10 +134,10 @@ def load_prepared(data_dir: Path) -> Prepared:
     hint = f"run data_preparation.py --out-dir {data_dir}"
     if not data_dir.is_dir():
         raise UserError(f"prepared data folder {data_dir} does not exist; {hint}")
-    missing = [name for name in ("meta.json", "manifest.csv", *ARRAY_FILES) if not (data_dir / name).exists()]
+    missing = [name for name in PREPARED_FILES if not (data_dir / name).exists()]
     if missing:
         raise UserError(f"{data_dir} lacks {', '.join(missing)}; {hint}")
-    verify_folder(data_dir, ("meta.json", "manifest.csv", *ARRAY_FILES), hint)
+    verify_folder(data_dir, PREPARED_FILES, hint)
     meta, config, X, y, manifest = _read(data_dir, hint)
     if meta.get("labels") != list(LABELS):
         raise UserError(f"{data_dir}/meta.json has labels {meta.get('labels')}, expected {list(LABELS)}; {hint}")
@@ -151,21 +152,21 @@ def load_prepared(data_dir: Path) -> Prepared:
                             f"manifest.csv {len(rows[s])} for {s}; {hint}")
         if len(y[s]) == 0:
             raise UserError(f"{data_dir}: the {s} split is empty; {hint} with more actors")
-        check_values(X[s], y[s], rows[s], f"{data_dir}/X_{s}.npy", len(LABELS), hint)
+        check_values(X[s], y[s], rows[s], data_dir, s, len(LABELS), hint)
     return Prepared(X, y, rows, meta, config)
 
 
-def check_values(X: np.ndarray, y: np.ndarray, rows: list[ManifestRow], source: str, n_labels: int,
+def check_values(X: np.ndarray, y: np.ndarray, rows: list[ManifestRow], data_dir: Path, split: str, n_labels: int,
                  hint: str) -> None:
-    """UserError naming the first row of X (n, n_features) with a NaN or infinite feature, or of y (n,)
-    with a label outside 0..n_labels-1: a bad value is refused here, never trained on."""
+    """UserError naming the first row of X_split (n, n_features) with a NaN or infinite feature, or of
+    y_split (n,) with a label outside 0..n_labels-1: a bad value is refused here, never trained on."""
     bad = np.flatnonzero(~np.isfinite(X).all(axis=1))
     if bad.size:
-        raise UserError(f"{source} row {bad[0]} ({rows[bad[0]].path}) holds NaN or infinite features "
-                        f"({bad.size} rows in all); {hint}")
+        raise UserError(f"{data_dir}/X_{split}.npy row {bad[0]} ({rows[bad[0]].path}) holds NaN or infinite "
+                        f"features ({bad.size} rows in all); {hint}")
     bad = np.flatnonzero((y < 0) | (y >= n_labels))
     if bad.size:
-        raise UserError(f"{source.replace('/X_', '/y_')} row {bad[0]} ({rows[bad[0]].path}) has label {y[bad[0]]}, "
+        raise UserError(f"{data_dir}/y_{split}.npy row {bad[0]} ({rows[bad[0]].path}) has label {y[bad[0]]}, "
                         f"outside 0-{n_labels - 1}; {hint}")
 
 
@@ -191,7 +192,7 @@ def inputs_fingerprint(paths: list[Path], settings: dict) -> str:
 def is_up_to_date(out_dir: Path, fingerprint: str) -> bool:
     """Whether out_dir holds a complete prepared folder made from inputs with this fingerprint."""
     try:
-        verify_folder(out_dir, ("meta.json", "manifest.csv", *ARRAY_FILES), "")
+        verify_folder(out_dir, PREPARED_FILES, "")
         meta = json.loads((out_dir / "meta.json").read_text())
     except (UserError, ValueError):
         return False
