@@ -47,6 +47,7 @@ F0_MAX = 500.0  # Hz, highest pitch searched
 SPEECH_TOP_DB = 40.0  # frames more than this (dB) below the loudest frame count as silence...
 SPEECH_FLOOR_MARGIN_DB = 10.0  # ...and so do frames less than this (dB) above the noise floor
 MIN_SPEECH_SECONDS = 0.25  # shorter sound than this is "too short" to classify
+NOISE_SUBTRACTION_DB = 25.0  # steady noise (fan, hiss) subtracted from the spectrum, at most this deep (dB); 0: off
 SPLIT = "actor"  # actor: speaker-independent; random: stratified by emotion, leaks speakers
 VAL_FRACTION = 0.15  # of the actors of each sex (actor split) or of the files (random split)
 TEST_FRACTION = 0.15  # likewise
@@ -69,7 +70,7 @@ def parse_args(argv=None):
 
 
 def feature_config(args) -> features.FeatureConfig:
-    """The FeatureConfig of these flags (FEATURES, SAMPLE_RATE ... MIN_SPEECH_SECONDS), checked."""
+    """The FeatureConfig of these flags (FEATURES, SAMPLE_RATE ... NOISE_SUBTRACTION_DB), checked."""
     return cli.config_from(features.FeatureConfig, args)
 
 

@@ -5,7 +5,7 @@
     features       FeatureConfig and extract_features, the one feature function
     functionals    statistics of a contour over time (pooling, contour shape, thirds, modulation)
     augment        augmented copies (audiomentations) as features, seeded per file, cached
-    transforms     augmentation transforms audiomentations lacks: room, self-babble, MP3 round trip
+    transforms     augmentation transforms audiomentations lacks: room, babble, MP3 round trip, phone line
     download       fetching and safely extracting the corpus zip
     degradations   recording conditions for the robustness benchmark: noise, babble, telephone, room, MP3, ...
     network        the scaler, the residual Dense network, the ensemble, the class prior

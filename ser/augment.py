@@ -2,8 +2,9 @@
 
 Each copy is stretched, pitch-shifted and shifted in time with config.probability each (another
 voice and timing: the test-time copies); each copy also has a degraded version, sent through one
-channel (a room, a band limit, a microphone's tilt, an MP3 round trip) and mixed with one noise
-(white, coloured, or babble of the recording itself), which only training uses, so that the model
+channel (a room, a band limit, a microphone's tilt, an MP3 round trip, a phone line) and mixed with one noise
+(white, coloured, or babble of the speaker's other recordings made other voices), which only
+training uses, so that the model
 learns the emotion rather than the studio. The channel ranges (CHANNEL_RANGES) are fixed here:
 wide, drawn at random per copy, not tuned to bench/robustness.py's fixed conditions.
 
@@ -31,7 +32,8 @@ from ser.parallel import map_with_progress
 
 log = logging.getLogger(__name__)
 
-AUGMENT_VERSION = 2  # raise when the pipeline changes beyond its config: 2 added the degraded copies
+AUGMENT_VERSION = 3  # raise when the pipeline changes beyond its config: 2 added the degraded copies, 3 a phone
+#                      line and babble of the speaker's other recordings
 CHANNEL_RANGES = {  # what a copy's channel may be, each range drawn uniformly
     "room_rt60_s": (0.2, 1.0),  # reverberation time of a synthetic room
     "room_direct_db": (-6.0, 6.0),  # direct-to-reverberant ratio
@@ -41,7 +43,11 @@ CHANNEL_RANGES = {  # what a copy's channel may be, each range drawn uniformly
     "high_shelf_hz": (2000.0, 5000.0),  # microphone tilt: treble shelf corner
     "shelf_db": (-9.0, 9.0),  # gain of each shelf
     "mp3_kbps": (16, 64),  # MP3 bit rate, kbit/s
+    "phone_low_hz": (200.0, 400.0),  # phone line (8 kHz, mu-law): low band edge
+    "phone_high_hz": (3000.0, 3700.0),  # phone line: high band edge
 }
+BABBLE_TALKERS = 4  # other recordings of the same speaker talking over a babble copy
+BABBLE_VOICE_FACTOR = 1.5  # each resampled by up to this factor either way (pitch +-7 semitones): other voices
 
 
 @dataclasses.dataclass(frozen=True)
@@ -98,13 +104,13 @@ def voice_pipeline(config: AugmentConfig):
     ])
 
 
-def degrading_pipeline(config: AugmentConfig):
+def degrading_pipeline(config: AugmentConfig, talkers: tuple = ()):
     """One channel of CHANNEL_RANGES with config.channel_probability, then one kind of noise at
-    config.noise_snr_db with config.noise_probability."""
+    config.noise_snr_db with config.noise_probability (babble of talkers, signals, if any)."""
     from audiomentations import (AddColorNoise, AddGaussianSNR, Compose, HighPassFilter, HighShelfFilter,
                                  LowPassFilter, LowShelfFilter, OneOf)
 
-    from ser.transforms import Mp3RoundTrip, RoomReverb, SelfBabble
+    from ser.transforms import Babble, Mp3RoundTrip, PhoneLine, RoomReverb
 
     r, (snr_low, snr_high) = CHANNEL_RANGES, config.noise_snr_db
     shelf_low, shelf_high = r["shelf_db"]
@@ -115,11 +121,12 @@ def degrading_pipeline(config: AugmentConfig):
             Compose([LowShelfFilter(*r["low_shelf_hz"], shelf_low, shelf_high, p=1.0),
                      HighShelfFilter(*r["high_shelf_hz"], shelf_low, shelf_high, p=1.0)]),
             Mp3RoundTrip(*r["mp3_kbps"], p=1.0),
+            PhoneLine(*r["phone_low_hz"], *r["phone_high_hz"], p=1.0),
         ], p=config.channel_probability),
         OneOf([
             AddGaussianSNR(min_snr_db=snr_low, max_snr_db=snr_high, p=1.0),
             AddColorNoise(min_snr_db=snr_low, max_snr_db=snr_high, p=1.0),
-            SelfBabble(snr_low, snr_high, p=1.0),
+            Babble(snr_low, snr_high, max_voice_factor=BABBLE_VOICE_FACTOR, talkers=talkers, p=1.0),
         ], p=config.noise_probability),
     ])
 
@@ -143,9 +150,10 @@ def _features_or_original(audio: np.ndarray, signal: np.ndarray, config: Feature
 
 
 def augmented_features(signal: np.ndarray, feature_config: FeatureConfig, augment: AugmentConfig,
-                       seed: int, degraded: bool = True) -> np.ndarray:
+                       seed: int, degraded: bool = True, talkers: tuple = ()) -> np.ndarray:
     """Features (augment.copies, n_features) of the voice copies of a signal, followed, when degraded
-    and augment.degrades, by those (augment.copies, n_features) of their degraded versions.
+    and augment.degrades, by those (augment.copies, n_features) of their degraded versions (whose
+    babble is made of talkers, signals at feature_config.sample_rate, if any).
 
     Deterministic per seed; the voice copies are drawn before (and independently of) the
     degradations, so the test-time copies (degraded=False) equal the training ones."""
@@ -153,32 +161,50 @@ def augmented_features(signal: np.ndarray, feature_config: FeatureConfig, augmen
     _seed_globals(seed)
     voices = [voice(samples=signal, sample_rate=feature_config.sample_rate) for _ in range(augment.copies)]
     if degraded and augment.degrades:
-        degrade = degrading_pipeline(augment)
+        degrade = degrading_pipeline(augment, talkers)
         _seed_globals(seed ^ 0x5EED)  # a stream of their own: skipping them leaves the voice copies as they are
         voices += [degrade(samples=v, sample_rate=feature_config.sample_rate) for v in voices]
     return np.stack([_features_or_original(v, signal, feature_config) for v in voices])
 
 
 def augmented_copies(path: Path, feature_config: FeatureConfig, augment: AugmentConfig,
-                     seed: int) -> np.ndarray:
-    """augmented_features of one file, seeded by its name and `seed`."""
+                     seed: int, talkers: tuple = ()) -> np.ndarray:
+    """augmented_features of one file, seeded by its name and `seed`; talkers: paths of its babble."""
     signal = load_audio(path, feature_config.sample_rate)
-    return augmented_features(signal, feature_config, augment, file_seed(Path(path).name, seed))
+    voices = tuple(load_audio(t, feature_config.sample_rate) for t in talkers) if augment.degrades else ()
+    return augmented_features(signal, feature_config, augment, file_seed(Path(path).name, seed), talkers=voices)
+
+
+def babble_talkers(paths: list[str], speakers, seed: int, count: int = BABBLE_TALKERS) -> list[tuple[str, ...]]:
+    """For each of paths, up to count other paths of the same speaker (speakers (n_files,)), drawn by
+    the file's seed from its speaker's files in name order: the same wherever the speaker's files
+    are listed, so cached copies serve every fold the speaker trains in."""
+    by_speaker: dict = {}
+    for path, speaker in zip(paths, speakers):
+        by_speaker.setdefault(speaker, []).append(str(path))
+    result = []
+    for path, speaker in zip(paths, speakers):
+        others = sorted((p for p in by_speaker[speaker] if p != str(path)), key=lambda p: (Path(p).name, p))
+        rng = np.random.default_rng(file_seed(Path(path).name, seed))
+        picked = rng.choice(len(others), size=min(count, len(others)), replace=False) if others else []
+        result.append(tuple(others[i] for i in sorted(picked)))
+    return result
 
 
 def augment_cache_path(path: Path, feature_config: FeatureConfig, augment: AugmentConfig, seed: int,
-                       cache_dir: Path) -> Path:
-    """Where the augmented features of this file, config and seed are kept."""
+                       cache_dir: Path, talkers: tuple = ()) -> Path:
+    """Where the augmented features of this file, its babble talkers, config and seed are kept."""
     path = Path(path)
     key = json.dumps([feature_config.to_dict(), dataclasses.asdict(augment), seed, path.name,
-                      path.stat().st_size], sort_keys=True)
+                      path.stat().st_size, [[Path(t).name, Path(t).stat().st_size] for t in talkers]],
+                     sort_keys=True)
     return Path(cache_dir) / f"{path.stem}-{hashlib.sha256(key.encode()).hexdigest()[:16]}.npy"
 
 
 def cached_augmented_copies(path: Path, feature_config: FeatureConfig, augment: AugmentConfig,
-                            seed: int, cache_dir: Path) -> np.ndarray:
-    """augmented_copies, read from cache_dir if this file, config and seed were done before."""
-    cached = augment_cache_path(path, feature_config, augment, seed, cache_dir)
+                            seed: int, cache_dir: Path, talkers: tuple = ()) -> np.ndarray:
+    """augmented_copies, read from cache_dir if this file, talkers, config and seed were done before."""
+    cached = augment_cache_path(path, feature_config, augment, seed, cache_dir, talkers)
     if cached.exists():
         rows = augment.copies * (2 if augment.degrades else 1)
         try:
@@ -190,7 +216,7 @@ def cached_augmented_copies(path: Path, feature_config: FeatureConfig, augment: 
         log.warning("%s: damaged cache entry (unreadable, truncated or not %d rows of finite features); removed, "
                     "recomputing it", cached, rows)
         cached.unlink(missing_ok=True)
-    copies = augmented_copies(path, feature_config, augment, seed)
+    copies = augmented_copies(path, feature_config, augment, seed, talkers)
     atomic_write(cached, lambda f: np.save(f, copies))
     return copies
 
@@ -206,19 +232,22 @@ class AugmentedRows:
     degraded: np.ndarray  # (n_rows,) bool
 
 
-def augmented_rows(paths: list[str], labels: np.ndarray, feature_config: FeatureConfig,
+def augmented_rows(paths: list[str], labels: np.ndarray, speakers, feature_config: FeatureConfig,
                    augment: AugmentConfig, seed: int, cache_dir: Path, jobs: int) -> AugmentedRows:
-    """The augmented copies of the given files (labels (n_files,)), via the cache in cache_dir/augment."""
+    """The augmented copies of the given files (labels, speakers (n_files,)), via the cache in
+    cache_dir/augment; the babble of a file's degraded copies is its speaker's other files."""
     cache_dir = Path(cache_dir) / "augment"
     missing = [p for p in paths if not Path(p).exists()]
     if missing:
         raise UserError(f"{missing[0]} (and {len(missing) - 1} more) listed in manifest.csv no longer "
                         f"exists; rerun data_preparation.py or use --no-augment")
-    done = sum(augment_cache_path(p, feature_config, augment, seed, cache_dir).exists() for p in paths)
+    talkers = babble_talkers(paths, speakers, seed) if augment.degrades else [()] * len(paths)
+    done = sum(augment_cache_path(p, feature_config, augment, seed, cache_dir, t).exists()
+               for p, t in zip(paths, talkers))
     log.info("augmenting %d files x %d copies%s: %d already in %s", len(paths), augment.copies,
              " and their degraded versions" if augment.degrades else "", done, cache_dir)
     task = AugmentTask(feature_config, augment, seed, cache_dir)
-    copies = map_with_progress(task, paths, jobs, desc="augment")
+    copies = map_with_progress(task, list(zip(paths, talkers)), jobs, desc="augment")
     per_file = len(copies[0]) if copies else augment.copies
     return AugmentedRows(np.concatenate(copies).astype(np.float32), np.repeat(labels, per_file),
                          np.repeat(np.arange(len(paths)), per_file),
@@ -227,13 +256,15 @@ def augmented_rows(paths: list[str], labels: np.ndarray, feature_config: Feature
 
 @dataclasses.dataclass(frozen=True)
 class AugmentTask:
-    """cached_augmented_copies with everything but the path fixed: picklable for worker processes."""
+    """cached_augmented_copies with everything but the path and its talkers fixed: picklable for workers."""
 
     feature_config: FeatureConfig
     augment: AugmentConfig
     seed: int
     cache_dir: Path
 
-    def __call__(self, path: str) -> np.ndarray:
-        return cached_augmented_copies(Path(path), self.feature_config, self.augment, self.seed, self.cache_dir)
+    def __call__(self, item: tuple[str, tuple]) -> np.ndarray:
+        path, talkers = item
+        return cached_augmented_copies(Path(path), self.feature_config, self.augment, self.seed, self.cache_dir,
+                                       talkers)
 

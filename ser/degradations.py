@@ -85,11 +85,12 @@ def tilt(signal: np.ndarray, sample_rate: int, low_db: float = 6.0, high_db: flo
     return sosfilt(tilt_sections(sample_rate, low_db=low_db, high_db=high_db), signal).astype(np.float32)
 
 
-def telephone(signal: np.ndarray, sample_rate: int) -> np.ndarray:
-    """A phone line: band-pass 300-3400 Hz, 8 kHz sampling, 8-bit mu-law, back to sample_rate."""
+def telephone(signal: np.ndarray, sample_rate: int, low_hz: float = 300.0, high_hz: float = 3400.0) -> np.ndarray:
+    """A phone line: band-pass low_hz-high_hz (300-3400 Hz), 8 kHz sampling, 8-bit mu-law, back to sample_rate."""
     from scipy.signal import butter, sosfilt
 
-    band = butter(4, [300, 3400], btype="bandpass", fs=sample_rate, output="sos")
+    require(0 < low_hz < high_hz < 4000, f"telephone band {low_hz}-{high_hz} Hz must lie within 0-4000 Hz")
+    band = butter(4, [low_hz, high_hz], btype="bandpass", fs=sample_rate, output="sos")
     narrow = resample(sosfilt(band, signal), sample_rate, 8000)
     mu = 255.0
     peak = max(float(np.abs(narrow).max()), 1e-9)

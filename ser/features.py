@@ -2,9 +2,10 @@
 
 Preparation, training-time augmentation and prediction all call it, with the FeatureConfig that
 is saved next to the arrays and the model, so the three can never silently disagree. With
-features="full" the speech span is found, scaled to unit RMS, described every 10 ms (`frames_of`)
-and summarised by the functionals of ser.functionals, group by group (`*_blocks` below, in the
-order of the vector); "mfcc_mean" is the tutorial baseline, the mean of the MFCCs over the clip.
+features="full" the speech span is found, the recording's steady noise subtracted, the span scaled
+to unit RMS, described every 10 ms (`frames_of`) and summarised by the functionals of
+ser.functionals, group by group (`*_blocks` below, in the order of the vector); "mfcc_mean" is
+the tutorial baseline, the mean of the MFCCs over the clip.
 """
 
 from __future__ import annotations
@@ -19,12 +20,15 @@ from ser.audio import AudioError, load_audio, resample
 from ser.errors import require, require_same_config
 from ser.functionals import contour_shape, modulation_db, pooled, thirds
 
-FEATURE_VERSION = 5  # bump when extract_features changes: old arrays, caches and models are then refused
-#                      (5: speech found in noise closer than the margin; stereo channels aligned before mixing)
+FEATURE_VERSION = 6  # bump when extract_features changes: old arrays, caches and models are then refused
+#                      (5: speech found in noise closer than the margin; stereo channels aligned before mixing;
+#                       6: the recording's steady noise subtracted from the spectrum; peak heights bounded)
 FEATURE_SETS = ("full", "mfcc_mean")
 MIN_SILENT_PEAK = 1e-4  # -80 dBFS: a signal whose loudest sample is quieter than this is silent
 MIN_SPEECH_CONTRAST_DB = 4.0  # loudest frame over the noise floor below which a recording is noise alone
 VOICED_RELATIVE_DB = -30  # pitch frames quieter than this (re the loudest frame) count as unvoiced
+NOISE_FRAMES_PERCENT = 10  # the quietest frames (%) whose mean spectrum estimates the recording's steady noise
+OVER_SUBTRACTION = 2.0  # that estimate is subtracted this many times over (Berouti et al. 1979)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -44,6 +48,7 @@ class FeatureConfig:
     speech_top_db: float  # dB below the loudest frame
     speech_floor_margin_db: float  # dB above the noise floor
     min_speech_seconds: float
+    noise_subtraction_db: float  # steady noise subtracted from the spectrum, at most this deep (dB); 0: off
     version: int = FEATURE_VERSION
 
     def __post_init__(self):
@@ -64,6 +69,8 @@ class FeatureConfig:
                 f"speech_top_db {self.speech_top_db} must be above 0 and speech_floor_margin_db "
                 f"{self.speech_floor_margin_db} at least 0 dB")
         require(self.min_speech_seconds >= 0, f"min_speech_seconds {self.min_speech_seconds} is negative")
+        require(self.noise_subtraction_db >= 0,
+                f"noise_subtraction_db {self.noise_subtraction_db} must be at least 0 (0: off; --noise-subtraction-db)")
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -103,6 +110,31 @@ def speech_span(signal: np.ndarray, config: FeatureConfig) -> tuple[int, int]:
     if (end - start) / config.sample_rate < config.min_speech_seconds and contrast >= MIN_SPEECH_CONTRAST_DB:
         start, end = _span(level_db >= floor + contrast / 2, len(signal), config)
     return start, end
+
+
+def subtract_steady_noise(signal: np.ndarray, config: FeatureConfig) -> np.ndarray:
+    """signal (n_samples,) with its steady noise taken out of the spectrum (power spectral subtraction).
+
+    The noise is the mean power spectrum of the quietest NOISE_FRAMES_PERCENT of the frames (the
+    pauses, in a recording with any), subtracted OVER_SUBTRACTION times over, each bin attenuated by
+    at most noise_subtraction_db: a fan or a hiss moves the descriptors much less, while a studio
+    recording, whose pauses are near digital silence, is left almost as it was. Leading and trailing
+    digital silence (padding) is left out of the estimate and returned as it was."""
+    import librosa
+
+    sound = np.flatnonzero(signal)
+    if config.noise_subtraction_db == 0 or sound.size == 0:
+        return signal
+    start, end = sound[0], sound[-1] + 1
+    spectrum = librosa.stft(signal[start:end], n_fft=config.n_fft, hop_length=config.hop_length)
+    power = np.abs(spectrum) ** 2
+    energy = power.sum(axis=0)
+    noise = power[:, energy <= np.percentile(energy, NOISE_FRAMES_PERCENT)].mean(axis=1, keepdims=True)
+    gain = np.maximum(1 - OVER_SUBTRACTION * noise / np.maximum(power, 1e-20),
+                      10 ** (-config.noise_subtraction_db / 10))
+    cleaned = signal.astype(np.float32)  # a copy
+    cleaned[start:end] = librosa.istft(spectrum * np.sqrt(gain), hop_length=config.hop_length, length=end - start)
+    return cleaned
 
 
 # ---------------------------------------------------------------------------------- frame descriptors
@@ -377,7 +409,7 @@ def _feature_blocks(signal: np.ndarray, sr: int, config: FeatureConfig) -> list[
         raise AudioError("silent (no sound above the noise floor)")
     if seconds < config.min_speech_seconds:
         raise AudioError(f"too short ({seconds:.2f} s of sound, need {config.min_speech_seconds} s)")
-    speech = signal[start:end]
+    speech = subtract_steady_noise(signal, config)[start:end]  # the span is found in the recording as it is
     speech = speech / (np.sqrt(np.mean(speech ** 2)) + 1e-10)  # unit RMS: level-independent features
     return full_feature_blocks(speech, config)
 

@@ -50,8 +50,8 @@ def contour_shape(name: str, rows: np.ndarray, frames_per_second: float) -> list
     Relative positions of the maximum and minimum; the fraction of frames above 25/50/75/90 % of
     the p1-p99 range ("up-level times") and of rising frames; curvature and residual of a quadratic
     fit over time in [-0.5, 0.5]; peaks (local maxima above half the range) per second, their mean
-    spacing in seconds and mean height above the contour's mean (in ranges); mean rise and fall
-    per frame. One named block per functional, of length n_rows.
+    spacing in seconds and mean height above the contour's mean (as a fraction of its max - min, so
+    at most 1); mean rise and fall per frame. One named block per functional, of length n_rows.
     """
     rows = np.atleast_2d(np.asarray(rows, dtype=np.float64))
     if rows.shape[1] < 5:  # too few frames for a shape (e.g. hardly any voiced frame)
@@ -73,8 +73,9 @@ def contour_shape(name: str, rows: np.ndarray, frames_per_second: float) -> list
     first = np.where(peaks, positions, n).min(axis=1)
     last = np.where(peaks, positions, -1).max(axis=1)
     peak_seconds = np.where(peak_count > 1, (last - first) / np.maximum(peak_count - 1, 1), 0) / frames_per_second
-    peak_height = np.where(peak_count > 0, (inner * peaks).sum(axis=1) / np.maximum(peak_count, 1)
-                           - rows.mean(axis=1), 0) / span
+    full_range = np.maximum(rows.max(axis=1) - rows.min(axis=1), 1e-6)  # not span: on a flat contour (a band
+    peak_height = np.where(peak_count > 0, (inner * peaks).sum(axis=1) / np.maximum(peak_count, 1)  # cut by a
+                           - rows.mean(axis=1), 0) / full_range  # phone line) one peak would be 1e6 spans high
     values = [rows.argmax(axis=1) / n, rows.argmin(axis=1) / n,
               *[(level > threshold).mean(axis=1) for threshold in (0.25, 0.5, 0.75, 0.9)],
               rising.mean(axis=1), coefficients[0], np.sqrt((residual ** 2).mean(axis=1)),

@@ -97,7 +97,7 @@ def augment_dataset(data: Dataset, feature_config: FeatureConfig, config: TrainC
     files' copies serve test-time augmentation), or None with augmentation off."""
     if not config.augment:
         return None
-    return augmented_rows([row.path for row in data.rows], data.y, feature_config, config.augment_config,
+    return augmented_rows([row.path for row in data.rows], data.y, data.actors, feature_config, config.augment_config,
                           config.seed, cache_dir, jobs)
 
 

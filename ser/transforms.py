@@ -1,4 +1,5 @@
-"""Augmentation transforms audiomentations lacks: a room, babble of the recording itself, an MP3 round trip.
+"""Augmentation transforms audiomentations lacks: a room, babble of other utterances, an MP3 round
+trip, a phone line.
 
 Each is an audiomentations transform (one effect, its arguments checked when built, parameters drawn
 from the global `random` state that ser.augment seeds), so they compose with audiomentations' own.
@@ -46,14 +47,16 @@ class RoomReverb(BaseWaveformTransform):
                                           self.parameters["direct_db"])
 
 
-class SelfBabble(BaseWaveformTransform):
-    """Babble made of the recording itself: talkers time-reversed copies (unintelligible, speech's
-    spectrum and rhythm), each resampled by a random factor (another pitch, formants and tempo) and
-    rolled to a random start, summed at a random SNR (dB, against the recording's power). It needs
-    no other files, so a file's copies stay its own: cacheable, and never another speaker's voice."""
+class Babble(BaseWaveformTransform):
+    """Other voices talking over the recording: talkers (signals at the recording's rate: the same
+    speaker's other recordings, never another speaker's, so that a file's copies stay within its
+    speaker's split), each resampled by a random factor (another pitch, formants and tempo: another
+    voice) and rolled to a random start, summed at a random SNR (dB, against the recording's power).
+    Without talkers, min_talkers to max_talkers time-reversed copies of the recording itself serve
+    (unintelligible, speech's spectrum and rhythm)."""
 
     def __init__(self, min_snr_db: float = 5.0, max_snr_db: float = 30.0, min_talkers: int = 3,
-                 max_talkers: int = 6, max_voice_factor: float = 1.3, p: float = 0.5):
+                 max_talkers: int = 6, max_voice_factor: float = 1.5, talkers: tuple = (), p: float = 0.5):
         super().__init__(p)
         _check_range("babble SNR dB", min_snr_db, max_snr_db)
         _check_range("babble talkers", min_talkers, max_talkers, floor=1)
@@ -61,19 +64,21 @@ class SelfBabble(BaseWaveformTransform):
         self.min_snr_db, self.max_snr_db = min_snr_db, max_snr_db
         self.min_talkers, self.max_talkers = min_talkers, max_talkers
         self.max_voice_factor = max_voice_factor
+        self.talkers = tuple(talkers)
 
     def randomize_parameters(self, samples, sample_rate):
         super().randomize_parameters(samples, sample_rate)
         if self.parameters["should_apply"]:
-            talkers = random.randint(self.min_talkers, self.max_talkers)
+            talkers = len(self.talkers) or random.randint(self.min_talkers, self.max_talkers)
             self.parameters["snr_db"] = random.uniform(self.min_snr_db, self.max_snr_db)
             self.parameters["factors"] = [self.max_voice_factor ** random.uniform(-1, 1) for _ in range(talkers)]
             self.parameters["starts"] = [random.random() for _ in range(talkers)]
 
     def apply(self, samples, sample_rate):
+        sources = self.talkers or [samples[::-1].copy()] * len(self.parameters["factors"])
         voices = []
-        for factor, start in zip(self.parameters["factors"], self.parameters["starts"]):
-            voice = resample(samples[::-1].copy(), sample_rate, int(round(sample_rate * factor)))
+        for source, factor, start in zip(sources, self.parameters["factors"], self.parameters["starts"]):
+            voice = resample(np.asarray(source, dtype=np.float32), sample_rate, int(round(sample_rate * factor)))
             voices.append(np.roll(voice, int(start * len(voice))))
         return degradations.babble(samples, voices, self.parameters["snr_db"]).astype(np.float32)
 
@@ -96,3 +101,27 @@ class Mp3RoundTrip(BaseWaveformTransform):
         low, high = degradations.mp3_bitrates(sample_rate)
         kbps = min(max(self.parameters["kbps"], low), high)
         return degradations.mp3(samples, sample_rate, kbps).astype(np.float32)
+
+
+class PhoneLine(BaseWaveformTransform):
+    """Through a phone line (degradations.telephone: band-pass, 8 kHz, 8-bit mu-law) whose band edges
+    (Hz) are drawn from [min_low_hz, max_low_hz] and [min_high_hz, max_high_hz]."""
+
+    def __init__(self, min_low_hz: float = 200.0, max_low_hz: float = 400.0, min_high_hz: float = 3000.0,
+                 max_high_hz: float = 3700.0, p: float = 0.5):
+        super().__init__(p)
+        _check_range("phone low edge Hz", min_low_hz, max_low_hz, floor=1.0)
+        _check_range("phone high edge Hz", min_high_hz, max_high_hz, floor=max_low_hz + 1)
+        require(max_high_hz < 4000, f"phone high edge {max_high_hz} Hz must stay below 4000 Hz (8 kHz sampling)")
+        self.min_low_hz, self.max_low_hz = min_low_hz, max_low_hz
+        self.min_high_hz, self.max_high_hz = min_high_hz, max_high_hz
+
+    def randomize_parameters(self, samples, sample_rate):
+        super().randomize_parameters(samples, sample_rate)
+        if self.parameters["should_apply"]:
+            self.parameters["low_hz"] = random.uniform(self.min_low_hz, self.max_low_hz)
+            self.parameters["high_hz"] = random.uniform(self.min_high_hz, self.max_high_hz)
+
+    def apply(self, samples, sample_rate):
+        return degradations.telephone(samples, sample_rate, self.parameters["low_hz"],
+                                      self.parameters["high_hz"]).astype(np.float32)

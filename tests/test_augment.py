@@ -49,10 +49,24 @@ def test_augmented_features_are_cached_per_file_and_setting(tmp_path, monkeypatc
 def test_augmented_rows_say_which_file_each_copy_is_of(tmp_path):
     paths = [str(write_wav(tmp_path / ravdess_name(e, 1), speech_like(seconds=1.0, f0=120 + 20 * e))) for e in (1, 2)]
     two = dataclasses.replace(AUGMENT_CONFIG, copies=2)
-    rows = augment.augmented_rows(paths, np.array([0, 1]), CONFIG, two, 1, tmp_path / "cache", jobs=1)
+    rows = augment.augmented_rows(paths, np.array([0, 1]), np.array([1, 1]), CONFIG, two, 1, tmp_path / "cache",
+                                  jobs=1)
     assert rows.y.tolist() == [0] * 4 + [1] * 4 and rows.owner.tolist() == [0] * 4 + [1] * 4
     assert rows.degraded.tolist() == [False, False, True, True] * 2
-    np.testing.assert_array_equal(rows.X[4:], augment.augmented_copies(paths[1], CONFIG, two, 1))
+    np.testing.assert_array_equal(rows.X[4:], augment.augmented_copies(paths[1], CONFIG, two, 1, (paths[0],)))
+
+
+def test_babble_talkers_are_the_same_speakers_other_files_wherever_they_are_listed():
+    paths = [f"/corpus/Actor_{a:02d}/{ravdess_name(e, a)}" for a in (1, 2) for e in range(1, 9)]
+    speakers = np.array([1] * 8 + [2] * 8)
+    talkers = augment.babble_talkers(paths, speakers, seed=3, count=4)
+    for path, speaker, mine in zip(paths, speakers, talkers):
+        assert len(mine) == 4 and path not in mine
+        assert all(f"Actor_{speaker:02d}" in t for t in mine)  # never another speaker's voice
+    reordered = augment.babble_talkers(paths[8:] + paths[:8][::-1], np.r_[speakers[8:], speakers[:8]], seed=3)
+    assert dict(zip(paths[8:] + paths[:8][::-1], reordered)) == dict(zip(paths, talkers))
+    assert augment.babble_talkers(paths, speakers, seed=4) != talkers
+    assert augment.babble_talkers(paths[:1], speakers[:1], seed=3) == [()]  # alone: babble of itself
 
 
 @pytest.mark.parametrize("change,message", [
@@ -78,7 +92,7 @@ def test_every_channel_and_noise_kind_is_drawn():
             if choice.should_apply:
                 drawn[name].add(choice.transform_index)
                 applied += name == "channel"
-    assert drawn == {"channel": {0, 1, 2, 3}, "noise": {0, 1, 2}} and 70 < applied < 130
+    assert drawn == {"channel": {0, 1, 2, 3, 4}, "noise": {0, 1, 2}} and 70 < applied < 130
 
 
 def test_a_model_made_with_another_augmentation_is_refused():

@@ -5,6 +5,7 @@ import pytest
 
 from conftest import speech_like
 from ser import degradations
+from ser.errors import ConfigError
 
 SR = 16000
 
@@ -40,6 +41,11 @@ def test_telephone_keeps_300_to_3400_hz():
     passband = band_level_db(phone, 500, 3000)
     assert passband - band_level_db(phone, 50, 150) > 20 and passband - band_level_db(phone, 4200, 7500) > 20
     assert abs(passband - band_level_db(noise, 500, 3000)) < 3
+    narrow = degradations.telephone(noise, SR, low_hz=600, high_hz=2000)  # another line's band edges
+    assert band_level_db(narrow, 1000, 1600) - band_level_db(narrow, 2600, 3400) > 15
+    assert band_level_db(narrow, 1000, 1600) - band_level_db(narrow, 200, 350) > 15
+    with pytest.raises(ConfigError, match="4000 Hz"):
+        degradations.telephone(noise, SR, low_hz=300, high_hz=5000)
 
 
 def test_room_impulse_response_decays_in_the_requested_time():

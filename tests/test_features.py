@@ -7,7 +7,8 @@ import pytest
 
 from conftest import FEATURE_CONFIG as CONFIG
 from conftest import bad_files, speech_like, write_wav
-from ser import features
+from ser import degradations, features
+from ser.audio import load_audio
 from ser.errors import ConfigError, UserError
 
 
@@ -162,3 +163,38 @@ def test_features_that_come_out_non_finite_are_refused(monkeypatch):
     name = with_a_nan(speech_like(sr=16000), 16000, CONFIG)[3][0]
     with pytest.raises(features.AudioError, match=f"its {name} features came out NaN or infinite"):
         features.extract_features(speech_like(sr=16000), 16000, CONFIG)
+
+
+def test_steady_noise_subtraction_takes_out_a_hiss_and_leaves_a_clean_recording_alone():
+    clean = speech_like(sr=16000, pad=0.5)
+    hiss = degradations.white_noise(clean, 15.0, np.random.default_rng(5))
+    off = dataclasses.replace(CONFIG, noise_subtraction_db=0.0)
+    np.testing.assert_array_equal(features.subtract_steady_noise(hiss, off), hiss)
+    cleaned = features.subtract_steady_noise(hiss, CONFIG)
+    assert len(cleaned) == len(hiss) and cleaned.dtype == np.float32
+    pause = slice(1000, 7000)  # within the leading pad: the hiss alone
+    assert degradations.power(cleaned[pause]) < degradations.power(hiss[pause]) / 10 ** (6 / 10)  # >= 6 dB less
+    voice = slice(8000 + 4000, 8000 + 20000)
+    assert np.corrcoef(cleaned[voice], clean[voice])[0, 1] > np.corrcoef(hiss[voice], clean[voice])[0, 1]
+    untouched = features.subtract_steady_noise(clean, CONFIG)  # pauses near digital silence: little to take out
+    assert degradations.power(untouched[voice] - clean[voice]) < degradations.power(clean[voice]) * 1e-3
+
+
+def test_steady_noise_moves_the_features_of_real_speech_less_with_the_subtraction(mini_dir, prepared_mini):
+    """In units of the features' spread over the mini corpus (X_train of the prepared arrays)."""
+    spread = np.load(prepared_mini / "X_train.npy").std(axis=0) + 1e-6
+    off = dataclasses.replace(CONFIG, noise_subtraction_db=0.0)
+    rng = np.random.default_rng(6)
+    moved = {CONFIG: [], off: []}
+    for path in sorted(mini_dir.rglob("*.wav"))[::8][:4]:
+        speech = load_audio(path, 16000)
+        hissed = degradations.white_noise(speech, 15.0, rng)
+        for config in moved:
+            change = features.extract_features(hissed, 16000, config) - features.extract_features(speech, 16000, config)
+            moved[config].append(np.mean(np.abs(change) / spread))
+    assert np.mean(moved[CONFIG]) < 0.9 * np.mean(moved[off])
+
+
+def test_noise_subtraction_depth_is_checked():
+    with pytest.raises(ConfigError, match="noise_subtraction_db -1"):
+        dataclasses.replace(CONFIG, noise_subtraction_db=-1.0)

@@ -40,6 +40,9 @@ def test_contour_shape_matches_its_definitions():
     np.testing.assert_allclose([sine["peaks_per_second"], sine["peak_seconds"]], [2.0, 0.5], rtol=0.02)
     assert sine["peak_height"] > 0.4 and sine["fit_error"] > 0.5
     assert valley["curvature"] > 0 and 0.45 < valley["min_position"] < 0.55 and valley["fit_error"] < 1e-9
+    flat = np.full((1, 300), -80.0)  # a band cut away (a phone line): its floor, and one frame a little above it
+    flat[0, 150] = -79.0
+    assert 0 < dict(functionals.contour_shape("f", flat, frames_per_second))["f_peak_height"][0] <= 1
     too_short = dict(functionals.contour_shape("v", np.zeros((1, 3)), frames_per_second))  # e.g. hardly any voicing
     assert all(np.array_equal(value, [0.0]) for value in too_short.values())
 
