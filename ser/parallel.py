@@ -39,10 +39,20 @@ def map_with_progress(function, items: list, jobs: int, desc: str = "features") 
     """[function(item) for item in items] over `jobs` processes (see worker_count) with a progress bar, in order.
 
     function must be picklable by reference (a module-level function, or an instance of a
-    module-level class): the workers import it from the ser package."""
+    module-level class): the workers import it from the ser package. The first item is done here,
+    before any worker starts: librosa's compiled kernels are then written to numba's cache by one
+    process, not by several at once, which can mix their files and crash every later run with a
+    segmentation fault (numba/numba#10128)."""
     from joblib import Parallel, delayed, parallel_config
     from tqdm import tqdm
 
-    with parallel_config(backend="loky", initializer=_start_worker):
-        results = Parallel(n_jobs=worker_count(jobs), return_as="generator")(delayed(function)(item) for item in items)
-        return list(tqdm(results, total=len(items), desc=desc, unit="file", disable=None))
+    with tqdm(total=len(items), desc=desc, unit="file", disable=None) as progress:
+        results = [function(item) for item in items[:1]]
+        progress.update(len(results))
+        with parallel_config(backend="loky", initializer=_start_worker):
+            rest = Parallel(n_jobs=worker_count(jobs), return_as="generator")(delayed(function)(item)
+                                                                             for item in items[1:])
+            for result in rest:
+                results.append(result)
+                progress.update(1)
+    return results

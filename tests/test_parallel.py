@@ -33,6 +33,20 @@ def test_jobs_are_checked_and_capped_at_the_number_of_cores(caplog):
 
 @pytest.mark.skipif(os.cpu_count() < 2, reason="needs two cores for worker processes")
 def test_workers_ignore_ctrl_c_and_die_with_the_main_process():
-    states = parallel.map_with_progress(worker_state, list(range(4)), jobs=2)
+    states = parallel.map_with_progress(worker_state, list(range(5)), jobs=2)[1:]  # the first is the main's
     assert {state[:2] for state in states} == {(True, signal.SIGTERM)}
     assert os.getpid() not in {state[2] for state in states}  # they did run in workers
+
+
+def item_and_process(item) -> tuple:
+    return item, os.getpid()
+
+
+@pytest.mark.skipif(os.cpu_count() < 2, reason="needs two cores for worker processes")
+def test_the_first_item_runs_here_before_the_workers_and_the_order_is_kept():
+    """So that librosa's kernels are compiled and cached by one process (numba/numba#10128)."""
+    results = parallel.map_with_progress(item_and_process, list(range(6)), jobs=2)
+    assert [item for item, _ in results] == list(range(6))
+    assert results[0][1] == os.getpid() and os.getpid() not in {pid for _, pid in results[1:]}
+    assert parallel.map_with_progress(item_and_process, [7], jobs=2) == [(7, os.getpid())]
+    assert parallel.map_with_progress(item_and_process, [], jobs=2) == []
