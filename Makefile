@@ -1,5 +1,5 @@
 # make run: install, download the corpus if data/raw has none, prepare features, train.
-# make test: install, run the test suite.
+# make test: install (with the optional Dask extra), run the test suite.
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
@@ -13,11 +13,16 @@ $(VENV)/.installed: requirements.txt
 	$(PY) -m pip install --quiet -r requirements.txt
 	touch $@
 
+# the tests also cover the optional Dask backend (requirements-dask.txt)
+$(VENV)/.installed-dask: $(VENV)/.installed requirements-dask.txt
+	$(PY) -m pip install --quiet -r requirements-dask.txt
+	touch $@
+
 run: $(VENV)/.installed
 	$(PY) data_preparation.py --data-dir $(DATA_DIR) --download
 	$(PY) model_training.py
 
-test: $(VENV)/.installed
+test: $(VENV)/.installed-dask
 	$(PY) -m pytest -q
 
 clean:

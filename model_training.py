@@ -5,26 +5,29 @@ time shift) and a degraded version of each (a room, band limit, microphone tilt 
 all passed through the same extract_features as preparation and cached on disk; a network trains
 only on copies of its own training files), scales the features (fitted on the
 training rows only), trains ENSEMBLE residual Dense Keras networks, each early-stopped on other
-validation actors so that together they learn from every non-test actor, averages them, and
-evaluates once on the test actors: each test file and its (not degraded) copies are classified and the
+validation speakers so that together they learn from every non-test speaker, averages them, and
+evaluates once on the test speakers: each test file and its (not degraded) copies are classified and the
 probabilities averaged, then divided by each emotion's share of the training files, the decision
 that maximises balanced accuracy (predict.py does the same). The recipe is ser.training's. Writes
 to --out-dir:
 
     model.keras                the trained network (ENSEMBLE members, averaged)
     preprocessing.json         scaler, labels, class prior, feature and augmentation config: what predict.py needs
-    metrics.json               accuracy, balanced accuracy, F1, per class / actor / sex / intensity, settings
+    metrics.json               accuracy, balanced accuracy, F1, per class / speaker / sex / intensity / corpus, settings
     classification_report.txt, history.csv, confusion_matrix.png, training_curves.png
     complete.json              written last: each file's size and sha256 (predict.py refuses a folder without it)
 
     python model_training.py                     # data/processed -> results
-    python model_training.py --folds 6           # 6-fold cross-validation by actor (1-4, 5-8, ...)
+    python model_training.py --folds 6           # 6-fold cross-validation by speaker (RAVDESS actors 1-4, 5-8, ...)
+    python model_training.py --folds corpus      # leave-one-corpus-out (corpora pooled by data_preparation.py)
     python model_training.py --no-augment --epochs 50
+    python model_training.py --dask-scheduler tcp://host:8786   # augmented copies on a Dask cluster
     python model_training.py --help              # every constant below as a flag
 """
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import json
 import logging
@@ -69,16 +72,28 @@ CHANNEL_PROBABILITY = 0.5  # each copy also trains degraded: chance of a room, b
 #                            this and --noise-probability 0: no degraded copies. 1 with --noise-probability 1
 #                            scored 4.5 lower on held-out actors (bench/nested_check.py, 2 folds)
 NOISE_PROBABILITY = 0.5  # chance that a degraded copy is mixed with noise (white, coloured or babble)
-FOLDS = 0  # 0: train on the prepared split; K: K-fold cross-validation by actor
+FOLDS = 0  # 0: train on the prepared split; K: K-fold cross-validation by speaker; corpus: leave-one-corpus-out
 SEED = 42  # one seed for the validation actors, the augmentation and the networks
 JOBS = -1  # worker processes for augmentation; -1 = all cores
+DASK_SCHEDULER = ""  # address of a Dask scheduler (tcp://host:8786) to make the augmented copies on its workers
+#                      instead (pip install -r requirements-dask.txt; they must see the files and --cache-dir)
 # ----------------------------------------------------------------------------------------------
 
 log = logging.getLogger("ser")
 
 
+def folds_value(text: str):
+    """--folds: a number, or corpus."""
+    if text.strip().lower() == "corpus":
+        return "corpus"
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is neither a number of folds nor corpus") from None
+
+
 def parse_args(argv=None):
-    parser = cli.settings_parser(sys.modules[__name__])
+    parser = cli.settings_parser(sys.modules[__name__], types={"FOLDS": folds_value})
     parser.add_argument("--force", action="store_true",
                         help="redo a cross-validation whose cv_metrics.json already holds these settings")
     parser.add_argument("--verbose", action="store_true", help="keep TensorFlow's own log messages")
@@ -110,28 +125,32 @@ def save_outputs(out: Path, result: training.TrainResult, y_test: np.ndarray, pr
                  config: training.TrainConfig, summary: dict) -> str:
     """The model folder, metrics, report, history and plots of a single-split run; returns the report."""
     tta = (config.augment_config, config.seed) if config.uses_test_time_augment else None
-    preprocessing = model_folder.Preprocessing(corpus.LABELS, prepared.feature_config,
+    preprocessing = model_folder.Preprocessing(prepared.labels, prepared.feature_config,
                                                tuple(prepared.meta["feature_names"]), result.mean, result.scale,
                                                tta, result.prior)
-    report = metrics.classification_report_text(y_test, result.probabilities)
+    report = metrics.classification_report_text(y_test, result.probabilities, prepared.labels)
     text = {"metrics.json": json.dumps(summary, indent=2), "classification_report.txt": report,
             "history.csv": metrics.history_csv(result.histories)}
     model_folder.write_model_folder(out, result.model, preprocessing, {
         **{name: bytes_saver(lambda f, t=content: f.write(t.encode())) for name, content in text.items()},
-        "confusion_matrix.png": lambda path: plots.plot_confusion(summary["confusion_matrix"], path,
-                                                                  f"test actors {summary['test_actors']}"),
+        "confusion_matrix.png": lambda path: plots.plot_confusion(
+            summary["confusion_matrix"], path, f"test speakers {metrics.compact(summary['test_speakers'], 40)}",
+            prepared.labels),
         "training_curves.png": lambda path: plots.plot_history(result.histories, path)})
     return report
 
 
 def run_single(prepared: prepared_data.Prepared, config: training.TrainConfig, args) -> dict:
     data, split = prepared.dataset(), prepared.split()
-    augmented = training.augment_dataset(data, prepared.feature_config, config, args.cache_dir, args.jobs)
-    actors = data.actors
-    log.info("training %d network(s) on %d files of %d actors (+ augmented copies), %d validation actors each; "
-             "testing on %d files (actors %s)", config.ensemble, len(split.train) + len(split.val),
-             len(set(actors[np.concatenate([split.train, split.val])])), len(set(actors[split.val])),
-             len(split.test), sorted(set(actors[split.test].tolist())))
+    augmented = training.augment_dataset(data, prepared.feature_config, config, args.cache_dir, args.jobs,
+                                         args.dask_scheduler)
+    speakers = data.speakers
+    log.info("training %d network(s) on %d files of %d speakers%s, %d validation speakers each; "
+             "testing on %d files of %d labels (speakers %s)", config.ensemble, len(split.train) + len(split.val),
+             len(set(speakers[np.concatenate([split.train, split.val])])), " (+ augmented copies)" if augmented else "",
+             len(set(speakers[split.val])),
+             len(split.test), len(data.labels), metrics.compact(sorted(set(speakers[split.test]),
+                                                                     key=corpus.natural_key), 60))
     start = time.perf_counter()
     result = training.train_and_evaluate(data, split, augmented, config, np.random.default_rng(config.seed))
     summary = {**result.metrics, "train_size": int(len(split.train)), "val_size": int(len(split.val)),
@@ -152,7 +171,8 @@ def run_folds(prepared: prepared_data.Prepared, config: training.TrainConfig, ar
         print(metrics.fold_table(done))
         return done
     data = prepared.dataset()
-    augmented = training.augment_dataset(data, prepared.feature_config, config, args.cache_dir, args.jobs)
+    augmented = training.augment_dataset(data, prepared.feature_config, config, args.cache_dir, args.jobs,
+                                         args.dask_scheduler)
     results = training.cross_validate(data, augmented, config, prepared.meta["split"]["val_fraction"],
                                       np.random.default_rng(config.seed))
     summary = metrics.fold_summary(results, settings)
@@ -175,14 +195,14 @@ def run(args) -> None:
     if config.folds:
         summary = run_folds(prepared, config, args)
         mean, std = summary["mean"], summary["std"]
-        log.info("%d-fold by actor: balanced accuracy %.3f ± %.3f, accuracy %.3f ± %.3f, macro F1 %.3f ± %.3f; "
+        log.info("%s-fold by speaker: balanced accuracy %.3f ± %.3f, accuracy %.3f ± %.3f, macro F1 %.3f ± %.3f; "
                  "wrote %s", config.folds, mean["balanced_accuracy"], std["balanced_accuracy"], mean["accuracy"],
                  std["accuracy"], mean["macro_f1"], std["macro_f1"], args.out_dir / "cv_metrics.json")
     else:
         summary = run_single(prepared, config, args)
-        log.info("test actors %s: accuracy %.3f, balanced accuracy %.3f, macro F1 %.3f, weighted F1 %.3f "
-                 "(epochs per network %s, %.0f s); wrote %s", summary["test_actors"], summary["accuracy"],
-                 summary["balanced_accuracy"], summary["macro_f1"], summary["weighted_f1"],
+        log.info("test speakers %s: accuracy %.3f, balanced accuracy %.3f, macro F1 %.3f, weighted F1 %.3f "
+                 "(epochs per network %s, %.0f s); wrote %s", metrics.compact(summary["test_speakers"], 60),
+                 summary["accuracy"], summary["balanced_accuracy"], summary["macro_f1"], summary["weighted_f1"],
                  summary["member_epochs"], summary["training_seconds"], args.out_dir)
 
 

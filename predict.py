@@ -4,6 +4,7 @@
     python predict.py recordings/ other.flac             # folders are searched recursively
     python predict.py talk.wav --segment 4               # a long recording, in 4 s windows
     python predict.py recordings/ --json > out.json      # machine-readable; logs go to stderr
+    python predict.py --manifest theirs.csv --out-dir eval/   # labelled files from elsewhere: metrics.json, plot
 
 Any sample rate, bit depth, mono or stereo; WAV, FLAC, OGG and MP3 (what libsndfile decodes).
 Features are computed by ser.features.extract_features with the feature config saved in the
@@ -12,8 +13,11 @@ training; if the model was evaluated with test-time augmentation, each file's au
 (the same ones, seeded by the file name) are classified too and the probabilities averaged
 (--no-test-time-augment: the file alone, about 5x faster); then, as in training, the
 probabilities are divided by each emotion's share of the training files (uniform prior). Files
-named like RAVDESS (03-01-05-...-12.wav) also show their true emotion, and the run ends with the
-accuracy over them.
+named like RAVDESS (03-01-05-...-12.wav), or listed in --manifest (a CSV with the columns path and
+emotion, as data_preparation.py reads), also show their true emotion, and the run ends with the
+accuracy over them; with --manifest and --out-dir, DIR/metrics.json (balanced accuracy over the
+labels the model knows, accuracy, per-class recall, confusion matrix, unknown_labels with their
+counts) and DIR/confusion_matrix.png are written.
 
 Exit codes: 0 all files predicted; 1 some files could not be read (each named on stderr);
 2 the model folder is missing or incomplete, or there is no audio to predict.
@@ -28,7 +32,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ser import audio, cli, corpus, inference, model_folder, network, parallel
+from ser import audio, cli, corpus, inference, manifest, metrics, model_folder, network, parallel, plots
+from ser.atomic import bytes_saver, write_folder
 from ser.errors import UserError
 
 # ----------------------------------------------------------------------------------------------
@@ -46,7 +51,11 @@ log = logging.getLogger("ser")
 
 def parse_args(argv=None):
     parser = cli.settings_parser(sys.modules[__name__])
-    parser.add_argument("paths", nargs="+", type=Path, help="audio files or folders (searched recursively)")
+    parser.add_argument("paths", nargs="*", type=Path, help="audio files or folders (searched recursively)")
+    parser.add_argument("--manifest", type=Path, metavar="CSV",
+                        help="labelled files to predict and score: a CSV with the columns path and emotion (README)")
+    parser.add_argument("--out-dir", type=Path, metavar="DIR",
+                        help="with --manifest: write DIR/metrics.json and DIR/confusion_matrix.png")
     parser.add_argument("--json", action="store_true", help="JSON list on stdout instead of a table")
     parser.add_argument("--verbose", action="store_true", help="keep TensorFlow's own log messages")
     return cli.parse(parser, argv)
@@ -69,15 +78,37 @@ def table(results: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def accuracy_line(results: list[dict]) -> str | None:
+def accuracy_line(results: list[dict], source: str = "with RAVDESS names") -> str | None:
     known = [r for r in results if "true_emotion" in r]
     if not known:
         return None
     correct = sum(r["emotion"] == r["true_emotion"] for r in known)
-    return f"accuracy on {len(known)} files with RAVDESS names: {correct / len(known):.1%} ({correct}/{len(known)})"
+    return f"accuracy on {len(known)} files {source}: {correct / len(known):.1%} ({correct}/{len(known)})"
 
 
-def classify(usable: list[inference.FileFeatures], preprocessing: model_folder.Preprocessing, model_dir) -> list[dict]:
+def manifest_summary(figures: dict, source: Path) -> str:
+    """One line: the balanced accuracy over the shared labels, and the files whose label the model does not know."""
+    unknown = figures["unknown_labels"]
+    line = (f"{source}: {figures['n_scored']} of {figures['n_files']} predicted files have labels the model knows"
+            + ("" if figures["balanced_accuracy"] is None else
+               f", balanced accuracy {figures['balanced_accuracy']:.1%} over their {len(figures['per_class'])} labels,"
+               f" accuracy {figures['accuracy']:.1%}"))
+    if unknown:
+        line += "; not scored, labels the model does not know: " + ", ".join(f"{k} ({n})" for k, n in unknown.items())
+    return line
+
+
+def write_evaluation(out_dir: Path, figures: dict, results: list[dict]) -> None:
+    """DIR/metrics.json, DIR/confusion_matrix.png and DIR/predictions.json, written as one (ser.atomic)."""
+    text = {"metrics.json": json.dumps(figures, indent=2), "predictions.json": json.dumps(results, indent=2)}
+    write_folder(out_dir, {
+        **{name: bytes_saver(lambda f, t=content: f.write(t.encode())) for name, content in text.items()},
+        "confusion_matrix.png": lambda path: plots.plot_confusion(figures["confusion_matrix"], path,
+                                                                  f"{figures['n_scored']} files", figures["labels"])})
+
+
+def classify(usable: list[inference.FileFeatures], preprocessing: model_folder.Preprocessing, model_dir,
+             truths: dict[Path, str] | None = None) -> list[dict]:
     """Results per file (see inference.predictions) from the saved scaler, network and prior."""
     model = model_folder.load_network(model_dir, len(preprocessing.mean), len(preprocessing.labels))
     views = np.concatenate([item.rows for item in usable]).transpose(1, 0, 2)  # (views, windows, features)
@@ -86,7 +117,7 @@ def classify(usable: list[inference.FileFeatures], preprocessing: model_folder.P
     if not np.isfinite(probabilities).all():
         raise model_folder.ModelDirError(f"{model_dir}/model.keras gives NaN or infinite probabilities (its weights "
                                          f"are broken: trained on bad values?); {model_folder.remake_hint(model_dir)}")
-    return inference.predictions(usable, probabilities, preprocessing.labels)
+    return inference.predictions(usable, probabilities, preprocessing.labels, truths)
 
 
 def run(args) -> int:
@@ -94,12 +125,24 @@ def run(args) -> int:
     preprocessing = model_folder.load_preprocessing(args.model_dir)
     inference.check_segment(args.segment, args.segment_overlap, preprocessing.feature_config.min_speech_seconds)
     workers = parallel.worker_count(args.jobs)
+    if not args.paths and not args.manifest:
+        raise UserError("give audio files or folders to predict, or --manifest CSV (python predict.py --help)")
+    if args.out_dir and not args.manifest:
+        raise UserError("--out-dir holds the evaluation of --manifest; give --manifest CSV too")
+    if args.out_dir:
+        cli.output_folder(args.out_dir)
     files, errors = corpus.find_audio(args.paths)
     for error in errors:
         log.error("%s", error)
+    truths = None
+    if args.manifest:  # its unusable rows are warned about by the reader, and count as failed
+        listed, skipped = manifest.read_manifest(args.manifest, required=("path", "emotion"))
+        truths = {file.path: file.emotion for file in manifest.unique_files(listed)}
+        files = list(dict.fromkeys(files + list(truths)))
+        errors += skipped
     if not files:
         raise UserError(f"no audio files ({', '.join(sorted(corpus.AUDIO_EXTENSIONS))}) in "
-                        f"{' '.join(str(p) for p in args.paths)}")
+                        f"{' '.join(str(p) for p in args.paths) or args.manifest}")
     audio.warn_truncated(files)
     jobs = workers if len(files) >= args.min_files_for_workers else 1
     tta = preprocessing.test_time_augment if args.test_time_augment else None
@@ -111,10 +154,19 @@ def run(args) -> int:
     usable = [item for item in features if item.error is None]
     failed = len(errors) + len(features) - len(usable)
     if usable:
-        results = classify(usable, preprocessing, args.model_dir)
+        results = classify(usable, preprocessing, args.model_dir, truths)
         print(json.dumps(results, indent=2) if args.json else table(results))
-        if (line := accuracy_line(results)) is not None:
+        if (line := accuracy_line(results, f"of {args.manifest}" if truths else "with RAVDESS names")) is not None:
             log.info("%s", line)
+        if truths is not None:
+            scored = [r for r in results if "true_emotion" in r]
+            figures = {**metrics.labelled_figures([r["true_emotion"] for r in scored], [r["emotion"] for r in scored],
+                                                  preprocessing.labels), "n_failed": failed,
+                       "manifest": str(args.manifest.resolve())}
+            log.info("%s", manifest_summary(figures, args.manifest))
+            if args.out_dir:
+                write_evaluation(args.out_dir, figures, results)
+                log.info("wrote %s", args.out_dir / "metrics.json")
     log.info("predicted %d files, %d failed", len(usable), failed)
     return 1 if failed else 0
 

@@ -75,7 +75,7 @@ def main(argv=None) -> int:
         runs = [r for r in rows if r["pipeline"] == name]
         per_fold = np.array([[[fold[k] for k in KEYS] for fold in r["folds"]] for r in runs])  # seed, fold, key
         for i, fold in enumerate(runs[0]["folds"]):
-            print(f"{name:<24}{i + 1:<6}{str(fold['test_actors']):<18}"
+            print(f"{name:<24}{i + 1:<6}{fold['test']:<18}"
                   + "".join(f"{100 * per_fold[:, i, k].mean():>19.1f}" for k in range(len(KEYS))))
         fold_means = per_fold.mean(axis=0)  # mean over seeds, per fold
         seed_means = per_fold.mean(axis=1)  # mean over folds, per seed

@@ -33,6 +33,7 @@ import model_training  # noqa: E402  (its flags are the settings scored)
 import robustness  # noqa: E402  (bench/robustness.py: the conditions of --conditions)
 from ser import cli, corpus, prepared_data, training  # noqa: E402
 from ser.errors import UserError  # noqa: E402
+from ser.metrics import compact  # noqa: E402
 
 # ----------------------------------------------------------------------------------------------
 # Settings: each constant is the flag of the same name; its comment is the help.
@@ -48,25 +49,30 @@ JOBS = -1  # worker processes for the degraded copies' features; -1 = all cores
 KEYS = ("balanced_accuracy", "accuracy", "macro_f1")
 
 
-def selection_splits(actors: np.ndarray, folds: int = FOLDS, held_out_per_sex: int = HELD_OUT_PER_SEX,
-                     val_per_sex: int = VAL_PER_SEX, rng: np.random.Generator | None = None):
-    """[(fold's test actors, Split)] per fold, for files spoken by actors (n_files,): Split.test holds the
-    held-out non-test actors' files, Split.train and Split.val other non-test actors'; the fold's test
-    actors are in no part."""
+def selection_splits(speakers: np.ndarray, genders: np.ndarray, folds: int = FOLDS,
+                     held_out_per_sex: int = HELD_OUT_PER_SEX, val_per_sex: int = VAL_PER_SEX,
+                     rng: np.random.Generator | None = None):
+    """[(fold's test speakers, Split)] per fold of model_training.py --folds (ser.corpus.speaker_folds' test
+    groups), for files spoken by speakers of genders (n_files,): Split.test holds the held-out non-test
+    speakers' files, Split.train and Split.val other non-test speakers'; the fold's test speakers are in no part."""
     rng = rng if rng is not None else np.random.default_rng(SEED)
-    actors = np.asarray(actors)
+    speakers, genders = np.asarray(speakers, dtype=object), np.asarray(genders, dtype=object)
+    groups = corpus.sex_groups(speakers, genders)
     result = []
-    for test_actors in np.array_split(np.unique(actors), folds):
-        pool = np.setdiff1d(np.unique(actors), test_actors)
-        held = np.concatenate([rng.permutation(pool[pool % 2 == sex])[:held_out_per_sex] for sex in (1, 0)])
-        rest = np.setdiff1d(pool, held)
-        val = np.concatenate([rng.permutation(rest[rest % 2 == sex])[:val_per_sex] for sex in (1, 0)])
-        if len(held) < 2 * held_out_per_sex or len(val) < 2 * val_per_sex or len(rest) == len(val):
-            raise UserError(f"{len(pool)} non-test actors per fold are too few to hold out {held_out_per_sex} "
-                               f"and validate on {val_per_sex} of each sex; lower --held-out-per-sex")
-        split = corpus.Split(np.flatnonzero(np.isin(actors, np.setdiff1d(rest, val))),
-                             np.flatnonzero(np.isin(actors, val)), np.flatnonzero(np.isin(actors, held)))
-        result.append((test_actors.tolist(), split))
+    for fold in range(folds):
+        tested = [s for _, group in groups for s in np.array_split(np.array(group, dtype=object), folds)[fold]]
+        pools = [[s for s in group if s not in tested] for _, group in groups]
+        held = [s for pool in pools for s in rng.permutation(pool)[:held_out_per_sex]]
+        rests = [[s for s in pool if s not in held] for pool in pools]
+        val = [s for rest in rests for s in rng.permutation(rest)[:val_per_sex]]
+        if (len(held) < len(groups) * held_out_per_sex or len(val) < len(groups) * val_per_sex
+                or sum(map(len, rests)) == len(val)):
+            raise UserError(f"{sum(map(len, pools))} non-test speakers per fold are too few to hold out "
+                            f"{held_out_per_sex} and validate on {val_per_sex} of each sex; lower --held-out-per-sex")
+        train = np.isin(speakers, [s for rest in rests for s in rest if s not in val])
+        split = corpus.Split(np.flatnonzero(train), np.flatnonzero(np.isin(speakers, val)),
+                             np.flatnonzero(np.isin(speakers, held)))
+        result.append((sorted(tested, key=corpus.natural_key), split))
     return result
 
 
@@ -98,13 +104,13 @@ def score(args: argparse.Namespace, train_args: argparse.Namespace) -> None:
     print(f"{'fold':<6}{'test actors (unused)':<22}{'held-out actors':<20}"
           + "".join(f"{k:>{w}}" for k, w in zip(columns, widths)))
     results, start = [], time.perf_counter()
-    for number, (test_actors, split) in enumerate(selection_splits(data.actors, args.folds, args.held_out_per_sex,
-                                                                    args.val_per_sex, rng), 1):
+    for number, (test_actors, split) in enumerate(selection_splits(data.speakers, data.genders, args.folds,
+                                                                    args.held_out_per_sex, args.val_per_sex, rng), 1):
         result = training.train_and_evaluate(data, split, augmented, config, rng, verbose=0)
         degraded = robustness.score_split(data, split, result, tta, prepared.feature_config, args.seed,
                                           jobs=args.jobs, conditions=conditions) if conditions else {}
         results.append([result.metrics[k] for k in KEYS] + [degraded[name][0] for name in conditions])
-        print(f"{number:<6}{str(test_actors):<22}{str(result.metrics['test_actors']):<20}"
+        print(f"{number:<6}{compact(test_actors, 20):<22}{compact(result.metrics['test_speakers'], 18):<20}"
               + "".join(f"{100 * v:>{w}.1f}" for v, w in zip(results[-1], widths)), flush=True)
     table = 100 * np.array(results)
     print(f"{'mean ± std over folds':<48}" + "".join(f"{m:>{w - 6}.1f} ± {s:4.1f}" for m, s, w in

@@ -142,7 +142,7 @@ def run(args) -> None:
     data, start = prepared.dataset(), time.perf_counter()
     augmented = training.augment_dataset(data, prepared.feature_config, config, args.cache_dir, args.jobs)
     rng = np.random.default_rng(config.seed)
-    splits = (corpus.actor_folds(data.actors, args.folds, prepared.meta["split"]["val_fraction"], rng)
+    splits = (corpus.speaker_folds(data.speakers, data.genders, args.folds, prepared.meta["split"]["val_fraction"], rng)
               if args.folds else [prepared.split()])
     tta = (config.augment_config, config.seed) if config.uses_test_time_augment else None
     per_fold = []
@@ -150,7 +150,7 @@ def run(args) -> None:
         result = training.train_and_evaluate(data, split, augmented, config, rng, verbose=0)
         per_fold.append(score_split(data, split, result, tta, prepared.feature_config, args.seed,
                                     args.babble_talkers, args.jobs))
-        print(f"fold {number}/{len(splits)}, test actors {result.metrics['test_actors']} (training's own clean "
+        print(f"fold {number}/{len(splits)}, test speakers {result.metrics['test_speakers']} (training's own clean "
               f"evaluation {100 * result.metrics['balanced_accuracy']:.1f}): "
               + ", ".join(f"{name} {100 * uar:.1f}" for name, (uar, _) in per_fold[-1].items()), flush=True)
     print(f"\nbalanced accuracy in %, mean over {len(splits)} split(s), seed {config.seed}, "

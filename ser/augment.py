@@ -10,21 +10,25 @@ wide, drawn at random per copy, not tuned to bench/robustness.py's fixed conditi
 
 A file's copies are seeded by its name, so they do not depend on the order of the files or on
 the workers, and predict.py makes the same test-time copies of a file. The features are cached
-on disk per file, feature config, augmentation config and seed.
+on disk per file content, feature config, augmentation config and seed.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import functools
 import hashlib
 import json
 import logging
 import random
+import sys
+import threading
 from pathlib import Path
 
 import numpy as np
 
-from ser.atomic import atomic_write
+from ser.atomic import atomic_write, file_digest
 from ser.audio import AudioError, load_audio
 from ser.errors import UserError, require, require_same_config
 from ser.features import FeatureConfig, extract_features
@@ -136,10 +140,41 @@ def file_seed(name: str, seed: int) -> int:
     return int.from_bytes(hashlib.sha256(f"{seed}:{name}".encode()).digest()[:4], "little")
 
 
-def _seed_globals(seed: int) -> None:
-    """audiomentations draws from the global `random` and `numpy.random` states (in worker processes too)."""
-    random.seed(seed)
+class ThreadRandom:
+    """Stands in for the `random` module inside audiomentations and ser.transforms: within `seeded`, the
+    thread draws from a random.Random of its own, so another thread's use of `random` cannot shift a
+    file's copies (a Dask worker's event loop samples with it, in dask.sizeof, while a task runs);
+    elsewhere it is the module itself. Seeded alike, it draws the numbers the module would."""
+
+    def __init__(self):
+        self._local = threading.local()
+
+    @contextlib.contextmanager
+    def seeded(self, seed: int):
+        self._local.rng = random.Random(seed)
+        try:
+            yield
+        finally:
+            del self._local.rng
+
+    def __getattr__(self, name: str):
+        return getattr(getattr(self._local, "rng", random), name)
+
+
+THREAD_RANDOM = ThreadRandom()
+
+
+@contextlib.contextmanager
+def _seeded(seed: int):
+    """The draws of audiomentations within, from `random` (THREAD_RANDOM, given to every module of it loaded by
+    now) and the global `numpy.random` state, seeded by seed."""
+    for name, module in list(sys.modules.items()):
+        if name.startswith("audiomentations") or name == "ser.transforms":
+            if getattr(module, "random", None) is random:
+                module.random = THREAD_RANDOM
     np.random.seed(seed)
+    with THREAD_RANDOM.seeded(seed):
+        yield
 
 
 def _features_or_original(audio: np.ndarray, signal: np.ndarray, config: FeatureConfig) -> np.ndarray:
@@ -158,12 +193,12 @@ def augmented_features(signal: np.ndarray, feature_config: FeatureConfig, augmen
     Deterministic per seed; the voice copies are drawn before (and independently of) the
     degradations, so the test-time copies (degraded=False) equal the training ones."""
     voice = voice_pipeline(augment)
-    _seed_globals(seed)
-    voices = [voice(samples=signal, sample_rate=feature_config.sample_rate) for _ in range(augment.copies)]
+    with _seeded(seed):
+        voices = [voice(samples=signal, sample_rate=feature_config.sample_rate) for _ in range(augment.copies)]
     if degraded and augment.degrades:
         degrade = degrading_pipeline(augment, talkers)
-        _seed_globals(seed ^ 0x5EED)  # a stream of their own: skipping them leaves the voice copies as they are
-        voices += [degrade(samples=v, sample_rate=feature_config.sample_rate) for v in voices]
+        with _seeded(seed ^ 0x5EED):  # a stream of their own: skipping them leaves the voice copies as they are
+            voices += [degrade(samples=v, sample_rate=feature_config.sample_rate) for v in voices]
     return np.stack([_features_or_original(v, signal, feature_config) for v in voices])
 
 
@@ -193,12 +228,23 @@ def babble_talkers(paths: list[str], speakers, seed: int, count: int = BABBLE_TA
 
 def augment_cache_path(path: Path, feature_config: FeatureConfig, augment: AugmentConfig, seed: int,
                        cache_dir: Path, talkers: tuple = ()) -> Path:
-    """Where the augmented features of this file, its babble talkers, config and seed are kept."""
+    """Where the augmented features of this file, its babble talkers, config and seed are kept: keyed by the
+    files' contents (two corpora's spk1/001.wav and spk2/001.wav are two entries; a moved corpus keeps its own)."""
     path = Path(path)
     key = json.dumps([feature_config.to_dict(), dataclasses.asdict(augment), seed, path.name,
-                      path.stat().st_size, [[Path(t).name, Path(t).stat().st_size] for t in talkers]],
-                     sort_keys=True)
+                      content_digest(path), [content_digest(t) for t in talkers]], sort_keys=True)
     return Path(cache_dir) / f"{path.stem}-{hashlib.sha256(key.encode()).hexdigest()[:16]}.npy"
+
+
+def content_digest(path) -> str:
+    """sha256 of a file's bytes, computed once per process for each file as it is on disk (path, size, time)."""
+    stat = Path(path).stat()
+    return _digest(str(Path(path).resolve()), stat.st_size, stat.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _digest(path: str, size: int, mtime_ns: int) -> str:
+    return file_digest(path)["sha256"]
 
 
 def cached_augmented_copies(path: Path, feature_config: FeatureConfig, augment: AugmentConfig,
@@ -233,9 +279,11 @@ class AugmentedRows:
 
 
 def augmented_rows(paths: list[str], labels: np.ndarray, speakers, feature_config: FeatureConfig,
-                   augment: AugmentConfig, seed: int, cache_dir: Path, jobs: int) -> AugmentedRows:
+                   augment: AugmentConfig, seed: int, cache_dir: Path, jobs: int, scheduler: str = "") -> AugmentedRows:
     """The augmented copies of the given files (labels, speakers (n_files,)), via the cache in
-    cache_dir/augment; the babble of a file's degraded copies is its speaker's other files."""
+    cache_dir/augment, made over `jobs` processes or the workers of the Dask scheduler at `scheduler`
+    (who then need cache_dir on a shared disk); the babble of a file's degraded copies is its speaker's
+    other files."""
     cache_dir = Path(cache_dir) / "augment"
     missing = [p for p in paths if not Path(p).exists()]
     if missing:
@@ -247,7 +295,7 @@ def augmented_rows(paths: list[str], labels: np.ndarray, speakers, feature_confi
     log.info("augmenting %d files x %d copies%s: %d already in %s", len(paths), augment.copies,
              " and their degraded versions" if augment.degrades else "", done, cache_dir)
     task = AugmentTask(feature_config, augment, seed, cache_dir)
-    copies = map_with_progress(task, list(zip(paths, talkers)), jobs, desc="augment")
+    copies = map_with_progress(task, list(zip(paths, talkers)), jobs, desc="augment", scheduler=scheduler)
     per_file = len(copies[0]) if copies else augment.copies
     return AugmentedRows(np.concatenate(copies).astype(np.float32), np.repeat(labels, per_file),
                          np.repeat(np.arange(len(paths)), per_file),

@@ -54,15 +54,20 @@ def documented_constants(module: ModuleType) -> list[tuple[str, object, str]]:
     return found
 
 
-def settings_parser(module: ModuleType, choices: dict[str, list] | None = None) -> argparse.ArgumentParser:
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    """Defaults after each flag's help; the description and epilog as written (an epilog may hold an example)."""
+
+
+def settings_parser(module: ModuleType, choices: dict[str, list] | None = None,
+                    types: dict[str, object] | None = None) -> argparse.ArgumentParser:
     """An ArgumentParser with one flag per constant of module (see documented_constants).
 
     bool -> --flag/--no-flag; tuple -> as many values as it holds; a *_DIR string -> Path;
-    choices maps a constant's name to its allowed values. The description is the module
-    docstring's first paragraph.
+    choices maps a constant's name to its allowed values, types to the function that parses its
+    flag's text. The description is the module docstring's first paragraph.
     """
     parser = argparse.ArgumentParser(description=(module.__doc__ or "").split("\n\n")[0],
-                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                                     formatter_class=HelpFormatter)
     for name, value, comment in documented_constants(module):
         flag = "--" + name.lower().replace("_", "-")
         options = {"default": value, "help": comment.replace("%", "%%") or " "}  # argparse formats help with %
@@ -76,6 +81,8 @@ def settings_parser(module: ModuleType, choices: dict[str, list] | None = None) 
             options["type"] = type(value)
         if choices and name in choices:
             options["choices"] = choices[name]
+        if types and name in types:
+            options["type"] = types[name]
         parser.add_argument(flag, **options)
     return parser
 

@@ -1,8 +1,10 @@
-"""The RAVDESS corpus: what a file name says, where the files are, and speaker-independent splits.
+"""Corpora: what a RAVDESS file name says, where the files are, the labels of any corpus, and
+speaker-independent splits.
 
-File names are modality-channel-emotion-intensity-statement-repetition-actor.wav, e.g.
+RAVDESS file names are modality-channel-emotion-intensity-statement-repetition-actor.wav, e.g.
 03-01-06-01-02-01-12.wav (audio-only, speech, fearful, normal, statement 2, repetition 1, actor 12);
-odd actors are male, even ones female.
+odd actors are male, even ones female. Files of other corpora come from a manifest (ser.manifest)
+as the same LabelledFile: a path, an emotion name, a speaker and, where known, the speaker's sex.
 """
 
 from __future__ import annotations
@@ -24,11 +26,27 @@ CHANNELS = {"speech": {1}, "song": {2}, "both": {1, 2}}  # vocal channel 01 spee
 AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".oga", ".mp3", ".aiff", ".aif")  # what predict.py reads
 RAVDESS_NAME = re.compile(r"^(\d\d)-(\d\d)-(\d\d)-(\d\d)-(\d\d)-(\d\d)-(\d\d)\.wav$", re.IGNORECASE)
 
+GENDERS = ("male", "female")  # "" where a manifest does not say
+
 log = logging.getLogger(__name__)
 
 
 def gender_of(actor: int) -> str:
     return "male" if actor % 2 else "female"
+
+
+@dataclasses.dataclass(frozen=True)
+class LabelledFile:
+    """One recording of any corpus with its label: what preparation needs to know about a file."""
+
+    path: Path
+    emotion: str  # a label name (normalise_label)
+    speaker: str  # unique within its corpus
+    gender: str = ""  # male, female or "" (unknown)
+    corpus: str = "ravdess"
+    intensity: str = ""  # RAVDESS: normal or strong; "" elsewhere
+    statement: int | None = None  # RAVDESS only
+    repetition: int | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -47,6 +65,11 @@ class Recording:
     @property
     def gender(self) -> str:
         return gender_of(self.actor)
+
+    def labelled(self) -> LabelledFile:
+        """The recording as a file of the ravdess corpus, its speaker the actor number."""
+        return LabelledFile(self.path, LABELS[self.emotion], str(self.actor), self.gender, "ravdess",
+                            self.intensity, self.statement, self.repetition)
 
 
 def parse_name(path: Path) -> Recording:
@@ -71,6 +94,24 @@ def true_emotion(path: Path) -> str | None:
         return LABELS[parse_name(path).emotion]
     except UserError:
         return None
+
+
+def normalise_label(name: str) -> str:
+    """A label as compared and saved: `Angry`, ` angry ` and `ANGRY` are one label, `angry`."""
+    return " ".join(str(name).split()).lower()
+
+
+def label_order(names: Iterable[str]) -> tuple[str, ...]:
+    """The distinct label names, in a stable order: the RAVDESS emotions found, in LABELS order, then the
+    others alphabetically. RAVDESS alone gives LABELS."""
+    found = {normalise_label(n) for n in names}
+    return tuple([n for n in LABELS if n in found] + sorted(found - set(LABELS)))
+
+
+def natural_key(text) -> tuple:
+    """Sort key putting speaker 2 before speaker 10 (and RAVDESS actors in number order)."""
+    parts = re.split(r"(\d+)", str(text))
+    return tuple((0, int(part), "") if part.isdigit() else (1, 0, part) for part in parts if part)
 
 
 # ---------------------------------------------------------------------------------- finding files
@@ -161,30 +202,49 @@ class Split:
     test: np.ndarray
 
 
-def split_by_actor(actors: Iterable[int], val_fraction: float, test_fraction: float,
-                   rng: np.random.Generator) -> dict[int, str]:
-    """Actor -> train/val/test so that no actor is in two sets and each set has both sexes.
+def speaker_keys(corpora: Iterable[str], speakers: Iterable[str]) -> np.ndarray:
+    """(n_files,) who speaks each file: the speaker, prefixed with its corpus (`ravdess:3`) when the files
+    come from more than one corpus, where the same speaker name may be two people."""
+    corpora, speakers = [str(c) for c in corpora], [str(s) for s in speakers]
+    if len(set(corpora)) <= 1:
+        return np.array(speakers, dtype=object)
+    return np.array([f"{c}:{s}" for c, s in zip(corpora, speakers)], dtype=object)
 
-    test_fraction 0 gives train/val only (cross-validation folds pick their test actors themselves).
+
+def sex_groups(speakers: Iterable[str], genders: Iterable[str]) -> list[tuple[str, list[str]]]:
+    """(group name, its distinct speakers in natural order) to balance splits over: male then female when
+    every speaker's sex is known, else one group of all speakers. speakers, genders: (n_files,)."""
+    sex = dict(zip(speakers, genders))
+    if set(sex.values()) <= set(GENDERS):
+        return [(f"{g} ", sorted((s for s, x in sex.items() if x == g), key=natural_key)) for g in GENDERS]
+    return [("", sorted(sex, key=natural_key))]
+
+
+def split_by_speaker(speakers: Iterable[str], genders: Iterable[str], val_fraction: float, test_fraction: float,
+                     rng: np.random.Generator) -> dict[str, str]:
+    """Speaker -> train/val/test so that no speaker is in two sets and each set has both sexes (where every
+    speaker's sex is known). speakers, genders: (n_files,) or one entry per speaker.
+
+    test_fraction 0 gives train/val only (cross-validation folds pick their test speakers themselves).
     """
     check_fractions(val_fraction, test_fraction)
-    actors = set(actors)
     assignment = {}
-    for parity, sex in ((1, "male"), (0, "female")):
-        of_sex = sorted(a for a in actors if a % 2 == parity)
-        n_test = max(1, round(len(of_sex) * test_fraction)) if test_fraction > 0 else 0
-        n_val = max(1, round(len(of_sex) * val_fraction))
-        if len(of_sex) < n_test + n_val + 1:
-            raise UserError(f"an actor split needs at least {n_test + n_val + 1} {sex} actors, found "
-                            f"{len(of_sex)} ({of_sex}); add more actors or use --split random")
-        for i, actor in enumerate(int(a) for a in rng.permutation(of_sex)):
-            assignment[actor] = "test" if i < n_test else "val" if i < n_test + n_val else "train"
+    for sex, group in sex_groups(list(speakers), list(genders)):
+        if not group:
+            continue
+        n_test = max(1, round(len(group) * test_fraction)) if test_fraction > 0 else 0
+        n_val = max(1, round(len(group) * val_fraction))
+        if len(group) < n_test + n_val + 1:
+            raise UserError(f"a speaker-independent split needs at least {n_test + n_val + 1} {sex}speakers, found "
+                            f"{len(group)} ({', '.join(group)}); add speakers or use --split random")
+        for i, speaker in enumerate(str(s) for s in rng.permutation(group)):
+            assignment[speaker] = "test" if i < n_test else "val" if i < n_test + n_val else "train"
     return assignment
 
 
 def split_random(emotions: np.ndarray, val_fraction: float, test_fraction: float,
                  rng: np.random.Generator) -> list[str]:
-    """train/val/test per file, stratified by emotion (n_files,); actors leak across sets (for comparison)."""
+    """train/val/test per file, stratified by emotion (n_files,); speakers leak across sets (for comparison)."""
     from sklearn.model_selection import train_test_split
 
     check_fractions(val_fraction, test_fraction)
@@ -203,19 +263,38 @@ def split_random(emotions: np.ndarray, val_fraction: float, test_fraction: float
     return list(splits)
 
 
-def actor_folds(actors: np.ndarray, folds: int, val_fraction: float, rng: np.random.Generator) -> list[Split]:
-    """K splits of files spoken by actors (n_files,): actors sorted into K consecutive groups (1-4,
-    5-8, ... for 24 actors and K=6), each group the test set once; validation actors drawn per sex
-    from the remaining actors."""
-    actors = np.asarray(actors)
-    groups = np.array_split(np.unique(actors), folds)
-    if folds < 2 or any(len(g) == 0 for g in groups):
-        raise UserError(f"--folds {folds} needs 2 to {len(np.unique(actors))} (the number of actors)")
-    splits = []
-    for test_actors in groups:
-        rest = [int(a) for a in actors if a not in test_actors]
-        role = split_by_actor(rest, val_fraction, 0.0, rng)
-        val_actors = [a for a, r in role.items() if r == "val"]
-        splits.append(Split(np.flatnonzero(~np.isin(actors, np.concatenate([test_actors, val_actors]))),
-                            np.flatnonzero(np.isin(actors, val_actors)), np.flatnonzero(np.isin(actors, test_actors))))
-    return splits
+def _with_validation(speakers: np.ndarray, genders: np.ndarray, test: np.ndarray, val_fraction: float,
+                     rng: np.random.Generator) -> Split:
+    """The Split whose test rows are `test` (a boolean mask), validation speakers drawn per sex from the rest."""
+    role = split_by_speaker(speakers[~test], genders[~test], val_fraction, 0.0, rng)
+    val = np.isin(speakers, [s for s, r in role.items() if r == "val"]) & ~test
+    return Split(np.flatnonzero(~test & ~val), np.flatnonzero(val), np.flatnonzero(test))
+
+
+def speaker_folds(speakers: np.ndarray, genders: np.ndarray, folds: int, val_fraction: float,
+                  rng: np.random.Generator) -> list[Split]:
+    """K splits of files (speakers, genders: (n_files,)): each sex's speakers in natural order cut into K
+    consecutive groups, fold k testing the k-th group of each (RAVDESS, K=6: actors 1-4, 5-8, ...), so
+    that every fold has both sexes where they are known; validation speakers drawn per sex from the rest."""
+    speakers, genders = np.asarray(speakers, dtype=object), np.asarray(genders, dtype=object)
+    n_speakers = len(set(speakers))
+    if folds < 2 or folds > n_speakers:
+        raise UserError(f"--folds {folds} needs 2 to {n_speakers} (the number of speakers)")
+    tested = [[] for _ in range(folds)]
+    for _, group in sex_groups(speakers, genders):
+        for fold, part in zip(tested, np.array_split(np.array(group, dtype=object), folds)):
+            fold += list(part)
+    return [_with_validation(speakers, genders, np.isin(speakers, fold), val_fraction, rng) for fold in tested]
+
+
+def corpus_folds(corpora: np.ndarray, speakers: np.ndarray, genders: np.ndarray, val_fraction: float,
+                 rng: np.random.Generator) -> list[tuple[str, Split]]:
+    """(corpus, Split) per corpus (corpora: (n_files,)), leave-one-corpus-out: each corpus the test set once,
+    validation speakers drawn per sex from the other corpora."""
+    corpora = np.asarray(corpora, dtype=object)
+    names = sorted(set(corpora))
+    if len(names) < 2:
+        raise UserError(f"--folds corpus needs files of two or more corpora, found only {names}; pool corpora "
+                        f"with several --manifest flags (data_preparation.py), or use --folds K")
+    return [(name, _with_validation(np.asarray(speakers, dtype=object), np.asarray(genders, dtype=object),
+                                    corpora == name, val_fraction, rng)) for name in names]

@@ -110,8 +110,10 @@ class FeatureTask:
         return prediction_features(path, self.config, self.segment, self.overlap, self.tta)
 
 
-def predictions(features: list[FileFeatures], probabilities: np.ndarray, labels: tuple[str, ...]) -> list[dict]:
-    """One result per file: overall emotion (mean over its speech windows) and, with windows, each window."""
+def predictions(features: list[FileFeatures], probabilities: np.ndarray, labels: tuple[str, ...],
+                truths: dict[Path, str] | None = None) -> list[dict]:
+    """One result per file: overall emotion (mean over its speech windows) and, with windows, each window.
+    The true emotion comes from truths (a manifest's labels, by path) if given, else from a RAVDESS name."""
     results, row = [], 0
     for item in features:
         probs = probabilities[row:row + len(item.rows)]
@@ -120,7 +122,7 @@ def predictions(features: list[FileFeatures], probabilities: np.ndarray, labels:
         result = {"file": str(item.path), "emotion": labels[int(overall.argmax())],
                   "confidence": float(overall.max()),
                   "probabilities": {label: float(p) for label, p in zip(labels, overall)}}
-        if (truth := true_emotion(item.path)) is not None:
+        if (truth := truths.get(item.path) if truths is not None else true_emotion(item.path)) is not None:
             result["true_emotion"] = truth
         if item.windows:
             speech = iter(probs)

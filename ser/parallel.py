@@ -1,14 +1,16 @@
-"""Spreading work over processes, with a progress bar; the workers end with the main process."""
+"""Spreading work over processes, with a progress bar: local processes that end with the main process, or
+the workers of a Dask cluster (an optional install: requirements-dask.txt)."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
 import sys
 
 from ser.cli import setup_logging
-from ser.errors import require
+from ser.errors import UserError, require
 
 log = logging.getLogger("ser")
 PR_SET_PDEATHSIG = 1  # prctl option (Linux): the signal a process gets when its parent dies
@@ -35,23 +37,48 @@ def _start_worker() -> None:
         ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
-def map_with_progress(function, items: list, jobs: int, desc: str = "features") -> list:
-    """[function(item) for item in items] over `jobs` processes (see worker_count) with a progress bar, in order.
+@contextlib.contextmanager
+def dask_client(address: str):
+    """A dask.distributed Client of the scheduler at address (tcp://host:8786), closed on exit; UserError if
+    dask is not installed or the scheduler cannot be reached."""
+    try:
+        from distributed import Client
+    except ImportError:
+        raise UserError(f"--dask-scheduler {address} needs dask: pip install -r requirements-dask.txt "
+                        f"(or leave the flag out to use local processes)") from None
+    try:
+        client = Client(address, timeout="20s", set_as_default=False)
+    except (OSError, TimeoutError, ValueError) as err:
+        raise UserError(f"cannot reach the Dask scheduler at {address} ({err}); start it (dask scheduler) or "
+                        f"leave --dask-scheduler out to use local processes") from None
+    with client:
+        yield client
+
+
+def map_with_progress(function, items: list, jobs: int, desc: str = "features", scheduler: str = "") -> list:
+    """[function(item) for item in items] with a progress bar, in order: over `jobs` local processes (see
+    worker_count), or over the workers of the Dask scheduler at `scheduler` (then jobs is unused).
 
     function must be picklable by reference (a module-level function, or an instance of a
-    module-level class): the workers import it from the ser package. The first item is done here,
-    before any worker starts: librosa's compiled kernels are then written to numba's cache by one
-    process, not by several at once, which can mix their files and crash every later run with a
-    segmentation fault (numba/numba#10128)."""
+    module-level class): the workers import it from the ser package, so Dask workers need this
+    project on their path. The first item is done here, before any worker starts: librosa's
+    compiled kernels are then written to numba's cache by one process, not by several at once,
+    which can mix their files and crash every later run with a segmentation fault (numba/numba#10128)."""
     from joblib import Parallel, delayed, parallel_config
     from tqdm import tqdm
 
     with tqdm(total=len(items), desc=desc, unit="file", disable=None) as progress:
         results = [function(item) for item in items[:1]]
         progress.update(len(results))
-        with parallel_config(backend="loky", initializer=_start_worker):
-            rest = Parallel(n_jobs=worker_count(jobs), return_as="generator")(delayed(function)(item)
-                                                                             for item in items[1:])
+        with contextlib.ExitStack() as stack:
+            if scheduler and len(items) > 1:
+                client = stack.enter_context(dask_client(scheduler))
+                stack.enter_context(parallel_config(backend="dask", client=client))
+                n_jobs = -1
+            else:
+                stack.enter_context(parallel_config(backend="loky", initializer=_start_worker))
+                n_jobs = worker_count(jobs)
+            rest = Parallel(n_jobs=n_jobs, return_as="generator")(delayed(function)(item) for item in items[1:])
             for result in rest:
                 results.append(result)
                 progress.update(1)

@@ -3,7 +3,7 @@
     X_{train,val,test}.npy   float32 (n_files, n_features)
     y_{train,val,test}.npy   int64 (n_files,), index into meta.json's labels
     manifest.csv             one row per file (MANIFEST_COLUMNS), in array order within each split
-    meta.json                format_version, labels, feature config and names, split, counts,
+    meta.json                format_version, labels (any names, 2 or more), feature config and names, split, counts,
                              skipped files, library versions, fingerprint of the inputs
     complete.json            ser.atomic's record, written last; load_prepared checks every file against it
 
@@ -23,11 +23,11 @@ from pathlib import Path
 import numpy as np
 
 from ser.atomic import bytes_saver, verify_folder, write_folder
-from ser.corpus import LABELS, SPLITS, Recording, Split
+from ser.corpus import LABELS, SPLITS, LabelledFile, Split, speaker_keys
 from ser.errors import UserError
 from ser.features import FeatureConfig
 
-FORMAT_VERSION = 1  # bump when the layout of meta.json / the arrays / the manifest changes
+FORMAT_VERSION = 2  # bump when the layout of meta.json / the arrays / the manifest changes (2: any corpus)
 ARRAY_FILES = tuple(f"{k}_{s}.npy" for k in "Xy" for s in SPLITS)
 PREPARED_FILES = ("meta.json", "manifest.csv", *ARRAY_FILES)  # what a reader needs, all vouched for by complete.json
 
@@ -38,23 +38,25 @@ class ManifestRow:
 
     path: str  # absolute
     split: str  # train, val or test
-    actor: int
-    gender: str  # male or female
-    emotion: str  # one of LABELS
-    intensity: str  # normal or strong
-    statement: int
-    repetition: int
+    corpus: str  # ravdess, or a manifest's corpus column
+    speaker: str  # RAVDESS: the actor number
+    gender: str  # male, female or "" (unknown)
+    emotion: str  # one of meta.json's labels
+    intensity: str  # RAVDESS: normal or strong; "" elsewhere
+    statement: int | None  # RAVDESS only
+    repetition: int | None
 
     @classmethod
-    def of(cls, recording: Recording, split: str) -> "ManifestRow":
-        return cls(str(recording.path.resolve()), split, recording.actor, recording.gender,
-                   LABELS[recording.emotion], recording.intensity, recording.statement, recording.repetition)
+    def of(cls, file: LabelledFile, split: str) -> "ManifestRow":
+        return cls(str(Path(file.path).resolve()), split, file.corpus, file.speaker, file.gender, file.emotion,
+                   file.intensity, file.statement, file.repetition)
 
     @classmethod
     def from_csv(cls, row: dict[str, str]) -> "ManifestRow":
         """From csv.DictReader's strings; ValueError or KeyError if a column is missing or not a number."""
         types = {f.name: f.type for f in dataclasses.fields(cls)}
-        return cls(**{name: int(row[name]) if kind == "int" else row[name] for name, kind in types.items()})
+        return cls(**{name: (int(row[name]) if row[name] else None) if kind.startswith("int") else row[name]
+                      for name, kind in types.items()})
 
 
 MANIFEST_COLUMNS = tuple(f.name for f in dataclasses.fields(ManifestRow))
@@ -65,13 +67,24 @@ class Dataset:
     """Files as one array: features, labels and manifest rows in the same order."""
 
     X: np.ndarray  # (n_files, n_features) float32
-    y: np.ndarray  # (n_files,) int64
+    y: np.ndarray  # (n_files,) int64, index into labels
     rows: list[ManifestRow]
+    labels: tuple[str, ...] = LABELS
 
     @property
-    def actors(self) -> np.ndarray:
-        """(n_files,) the actor of each file."""
-        return np.array([row.actor for row in self.rows])
+    def speakers(self) -> np.ndarray:
+        """(n_files,) who speaks each file (ser.corpus.speaker_keys: corpus-qualified when pooled)."""
+        return speaker_keys([row.corpus for row in self.rows], [row.speaker for row in self.rows])
+
+    @property
+    def genders(self) -> np.ndarray:
+        """(n_files,) male, female or "" per file."""
+        return np.array([row.gender for row in self.rows], dtype=object)
+
+    @property
+    def corpora(self) -> np.ndarray:
+        """(n_files,) the corpus of each file."""
+        return np.array([row.corpus for row in self.rows], dtype=object)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -84,10 +97,14 @@ class Prepared:
     meta: dict
     feature_config: FeatureConfig
 
+    @property
+    def labels(self) -> tuple[str, ...]:
+        return tuple(self.meta["labels"])
+
     def dataset(self) -> Dataset:
         """All three splits in one array, in train, val, test order."""
         return Dataset(np.concatenate([self.X[s] for s in SPLITS]), np.concatenate([self.y[s] for s in SPLITS]),
-                       [row for s in SPLITS for row in self.rows[s]])
+                       [row for s in SPLITS for row in self.rows[s]], self.labels)
 
     def split(self) -> Split:
         """The prepared split as row indices into dataset()."""
@@ -101,7 +118,7 @@ def write_prepared(out_dir: Path, arrays: dict[str, np.ndarray], manifest: list[
     text = io.StringIO()
     writer = csv.DictWriter(text, fieldnames=MANIFEST_COLUMNS, lineterminator="\n")
     writer.writeheader()
-    writer.writerows(dataclasses.asdict(row) for row in manifest)
+    writer.writerows({k: "" if v is None else v for k, v in dataclasses.asdict(row).items()} for row in manifest)
     payloads = {f"{name}.npy": lambda f, a=array: np.save(f, a) for name, array in arrays.items()}
     payloads["manifest.csv"] = lambda f: f.write(text.getvalue().encode())
     payloads["meta.json"] = lambda f: f.write(json.dumps({"format_version": FORMAT_VERSION, **meta}, indent=2).encode())
@@ -139,8 +156,10 @@ def load_prepared(data_dir: Path) -> Prepared:
         raise UserError(f"{data_dir} lacks {', '.join(missing)}; {hint}")
     verify_folder(data_dir, PREPARED_FILES, hint)
     meta, config, X, y, manifest = _read(data_dir, hint)
-    if meta.get("labels") != list(LABELS):
-        raise UserError(f"{data_dir}/meta.json has labels {meta.get('labels')}, expected {list(LABELS)}; {hint}")
+    labels = meta.get("labels")
+    if not (isinstance(labels, list) and len(labels) >= 2 and len(set(labels)) == len(labels)
+            and all(isinstance(name, str) and name for name in labels)):
+        raise UserError(f"{data_dir}/meta.json has labels {labels}, expected 2 or more distinct names; {hint}")
     n_features = len(meta["feature_names"])
     rows = {s: [r for r in manifest if r.split == s] for s in SPLITS}
     for s in SPLITS:
@@ -151,8 +170,8 @@ def load_prepared(data_dir: Path) -> Prepared:
             raise UserError(f"{data_dir}: X_{s} has {len(X[s])} rows, y_{s} {len(y[s])} and "
                             f"manifest.csv {len(rows[s])} for {s}; {hint}")
         if len(y[s]) == 0:
-            raise UserError(f"{data_dir}: the {s} split is empty; {hint} with more actors")
-        check_values(X[s], y[s], rows[s], data_dir, s, len(LABELS), hint)
+            raise UserError(f"{data_dir}: the {s} split is empty; {hint} with more speakers")
+        check_values(X[s], y[s], rows[s], data_dir, s, len(labels), hint)
     return Prepared(X, y, rows, meta, config)
 
 

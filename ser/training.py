@@ -1,7 +1,7 @@
 """One training recipe, used by model_training.py (single split and folds) and bench/nested_check.py.
 
 Fit the scaler and ENSEMBLE networks on a split's non-test files (plus their augmented copies),
-each network early-stopped on other validation actors, average them, and evaluate on the split's
+each network early-stopped on other validation speakers, average them, and evaluate on the split's
 test files: each file and its own augmented copies classified, the probabilities averaged and
 divided by the training share of each emotion.
 """
@@ -17,7 +17,7 @@ import numpy as np
 
 from ser import network
 from ser.augment import AugmentConfig, AugmentedRows, augmented_rows
-from ser.corpus import Split, actor_folds
+from ser.corpus import Split, corpus_folds, natural_key, sex_groups, speaker_folds
 from ser.errors import require
 from ser.features import FeatureConfig
 from ser.metrics import evaluate, fold_result
@@ -52,14 +52,15 @@ class TrainConfig:
     augment_probability: float
     channel_probability: float
     noise_probability: float
-    folds: int  # 0: the prepared split; K: K-fold cross-validation by actor
+    folds: int | str  # 0: the prepared split; K: K-fold cross-validation by speaker; "corpus": leave-one-corpus-out
     seed: int
 
     def __post_init__(self):
         for name in ("epochs", "batch_size", "patience", "lr_patience", "ensemble"):
             value = getattr(self, name)
             require(value >= 1, f"{name} {value} must be at least 1 (--{name.replace('_', '-')})")
-        require(self.folds == 0 or self.folds >= 2, f"folds {self.folds} must be 0 (off) or at least 2 (--folds)")
+        require(self.folds in (0, "corpus") or isinstance(self.folds, int) and self.folds >= 2,
+                f"folds {self.folds} must be 0 (off), at least 2, or corpus (--folds)")
         _ = self.model_config, self.augment_config  # built now, so that their values are checked now
 
     @property
@@ -92,38 +93,39 @@ class TrainResult:
 
 
 def augment_dataset(data: Dataset, feature_config: FeatureConfig, config: TrainConfig, cache_dir: Path,
-                    jobs: int) -> AugmentedRows | None:
+                    jobs: int, scheduler: str = "") -> AugmentedRows | None:
     """Augmented copies of every file of data (the members train on their own files' copies; the test
     files' copies serve test-time augmentation), or None with augmentation off."""
     if not config.augment:
         return None
-    return augmented_rows([row.path for row in data.rows], data.y, data.actors, feature_config, config.augment_config,
-                          config.seed, cache_dir, jobs)
+    return augmented_rows([row.path for row in data.rows], data.y, data.speakers, feature_config, config.augment_config,
+                          config.seed, cache_dir, jobs, scheduler)
 
 
-def member_splits(actors: np.ndarray, split: Split, members: int, rng: np.random.Generator) -> list[Split]:
-    """One split per ensemble member, for files spoken by actors (n_files,): member 0 keeps split.val;
-    the others take the next actors of each sex (split.val's count, in an order drawn from rng) as
-    validation and train on the rest of train + val, so the ensemble as a whole learns from every
-    non-test actor. Test is unchanged. A split that shares actors between train and val
+def member_splits(speakers: np.ndarray, genders: np.ndarray, split: Split, members: int,
+                  rng: np.random.Generator) -> list[Split]:
+    """One split per ensemble member, for files spoken by speakers of genders (n_files,): member 0 keeps
+    split.val; the others take the next speakers of each sex (split.val's count, in an order drawn from
+    rng) as validation and train on the rest of train + val, so the ensemble as a whole learns from
+    every non-test speaker. Test is unchanged. A split that shares speakers between train and val
     (--split random) is kept for every member."""
     pool = np.concatenate([split.train, split.val])
-    pool_actors = actors[pool]
-    val_actors = {int(a) for a in actors[split.val]}
-    if val_actors & {int(a) for a in actors[split.train]}:
+    pool_speakers = speakers[pool]
+    val_speakers = set(speakers[split.val])
+    if val_speakers & set(speakers[split.train]):
         return [split] * members
-    order = []  # per sex: this split's validation actors first, then the others shuffled
-    for sex in (1, 0):
-        first = sorted(a for a in val_actors if a % 2 == sex)
-        others = [a for a in np.unique(pool_actors) if a % 2 == sex and a not in val_actors]
-        order.append((first, list(rng.permutation(others))))
+    order = []  # per sex: this split's validation speakers first, then the others shuffled
+    for _, group in sex_groups(pool_speakers, genders[pool]):
+        first = sorted((s for s in group if s in val_speakers), key=natural_key)
+        others = [s for s in group if s not in val_speakers]
+        order.append((first, [str(s) for s in rng.permutation(others)] if others else []))
     splits = []
     for member in range(members):
         chosen = []
         for first, others in order:
             cycle = first + others
             chosen += [cycle[(member * len(first) + j) % len(cycle)] for j in range(len(first))]
-        is_val = np.isin(pool_actors, chosen)
+        is_val = np.isin(pool_speakers, chosen)
         splits.append(Split(pool[~is_val], pool[is_val], split.test))
     return splits
 
@@ -151,7 +153,8 @@ def _train_members(data: Dataset, members: list[Split], augmented: AugmentedRows
             y_train = np.concatenate([y_train, augmented.y[keep]])
         model, history = network.train_network(
             scaled(X_train), y_train, scaled(data.X[member.val]), data.y[member.val], config.model_config,
-            config.epochs, config.batch_size, config.patience, config.lr_patience, config.seed + number, verbose)
+            config.epochs, config.batch_size, config.patience, config.lr_patience, config.seed + number, verbose,
+            len(data.labels))
         networks.append(model)
         histories.append(history)
     return networks, histories
@@ -164,16 +167,17 @@ def train_and_evaluate(data: Dataset, split: Split, augmented: AugmentedRows | N
     The scaler is fitted on the files the members train on; with config.uniform_prior the
     probabilities are divided by the class shares of those files (metrics["class_prior"]).
     """
-    members = member_splits(data.actors, split, config.ensemble, rng)
+    members = member_splits(data.speakers, data.genders, split, config.ensemble, rng)
     trained = np.unique(np.concatenate([m.train for m in members]))
     mean, scale = network.fit_scaler(data.X[trained])
     scaled = lambda part: network.apply_scaler(part, mean, scale)  # noqa: E731
     networks, histories = _train_members(data, members, augmented, config, scaled, verbose)
     model = network.average_models(networks)
     views = evaluation_views(data.X, split.test, augmented if config.test_time_augment else None)
-    prior = network.class_prior(data.y[trained]) if config.uniform_prior else None
+    prior = network.class_prior(data.y[trained], len(data.labels)) if config.uniform_prior else None
     probabilities = network.predict_views(model, scaled(views), prior)
-    metrics = evaluate(data.y[split.test], probabilities, [data.rows[i] for i in split.test])
+    metrics = evaluate(data.y[split.test], probabilities, [data.rows[i] for i in split.test], data.labels,
+                       data.speakers[split.test])
     metrics["class_prior"] = None if prior is None else prior.tolist()
     metrics["member_epochs"] = [len(h["loss"]) for h in histories]
     return TrainResult(model, mean, scale, prior, histories, metrics, probabilities)
@@ -181,14 +185,18 @@ def train_and_evaluate(data: Dataset, split: Split, augmented: AugmentedRows | N
 
 def cross_validate(data: Dataset, augmented: AugmentedRows | None, config: TrainConfig, val_fraction: float,
                    rng: np.random.Generator) -> list[dict]:
-    """train_and_evaluate on each of config.folds actor folds (ser.corpus.actor_folds); one result per fold."""
-    splits = actor_folds(data.actors, config.folds, val_fraction, rng)
+    """train_and_evaluate on each fold of config.folds: K speaker folds (ser.corpus.speaker_folds) or
+    one per corpus (ser.corpus.corpus_folds); one result per fold."""
+    if config.folds == "corpus":
+        named = corpus_folds(data.corpora, data.speakers, data.genders, val_fraction, rng)
+    else:
+        named = [(None, s) for s in speaker_folds(data.speakers, data.genders, config.folds, val_fraction, rng)]
     results = []
-    for number, split in enumerate(splits, 1):
+    for number, (name, split) in enumerate(named, 1):
         start = time.perf_counter()
         metrics = train_and_evaluate(data, split, augmented, config, rng, verbose=0).metrics
-        results.append(fold_result(metrics, time.perf_counter() - start))
-        log.info("fold %d/%d: test actors %s, accuracy %.3f, balanced accuracy %.3f, macro F1 %.3f",
-                 number, len(splits), metrics["test_actors"], metrics["accuracy"],
+        results.append(fold_result(metrics, time.perf_counter() - start, name))
+        log.info("fold %d/%d: test %s, accuracy %.3f, balanced accuracy %.3f, macro F1 %.3f",
+                 number, len(named), name or f"speakers {metrics['test_speakers']}", metrics["accuracy"],
                  metrics["balanced_accuracy"], metrics["macro_f1"])
     return results

@@ -2,7 +2,8 @@
 trip, a phone line.
 
 Each is an audiomentations transform (one effect, its arguments checked when built, parameters drawn
-from the global `random` state that ser.augment seeds), so they compose with audiomentations' own.
+from `random`, which ser.augment seeds per file and thread: augment.ThreadRandom), so they compose
+with audiomentations' own.
 """
 
 from __future__ import annotations

@@ -87,6 +87,17 @@ def trained_mini(prepared_mini, tmp_path_factory) -> Path:
     return out
 
 
+@pytest.fixture(scope="session")
+def dask_scheduler() -> str:
+    """The address of a dask.distributed LocalCluster of 2 worker processes on 127.0.0.1, started here
+    (dask is in requirements-dask.txt, which `make test` installs)."""
+    from distributed import LocalCluster
+
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                      dashboard_address=None) as cluster:
+        yield cluster.scheduler_address
+
+
 def bad_files(folder: Path) -> dict[str, tuple[Path, str]]:
     """name -> (path, expected reason) for each kind of unusable file."""
     folder.mkdir(parents=True, exist_ok=True)

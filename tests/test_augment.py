@@ -46,6 +46,17 @@ def test_augmented_features_are_cached_per_file_and_setting(tmp_path, monkeypatc
         augment.cached_augmented_copies(path, config, other, 1, tmp_path / "cache")
 
 
+def test_files_of_one_name_in_two_folders_are_two_cache_entries(tmp_path):
+    """Own corpora often name files alike (spk1/001.wav, spk2/001.wav), even of equal length."""
+    first = write_wav(tmp_path / "spk1" / "001.wav", speech_like(seconds=1.0, f0=120))
+    second = write_wav(tmp_path / "spk2" / "001.wav", speech_like(seconds=1.0, f0=220))
+    assert first.stat().st_size == second.stat().st_size
+    settings = dataclasses.replace(AUGMENT_CONFIG, copies=1)
+    one = augment.cached_augmented_copies(first, CONFIG, settings, 1, tmp_path / "cache")
+    two = augment.cached_augmented_copies(second, CONFIG, settings, 1, tmp_path / "cache")
+    assert len(list((tmp_path / "cache").glob("*.npy"))) == 2 and not np.allclose(one, two)
+
+
 def test_augmented_rows_say_which_file_each_copy_is_of(tmp_path):
     paths = [str(write_wav(tmp_path / ravdess_name(e, 1), speech_like(seconds=1.0, f0=120 + 20 * e))) for e in (1, 2)]
     two = dataclasses.replace(AUGMENT_CONFIG, copies=2)
@@ -54,6 +65,39 @@ def test_augmented_rows_say_which_file_each_copy_is_of(tmp_path):
     assert rows.y.tolist() == [0] * 4 + [1] * 4 and rows.owner.tolist() == [0] * 4 + [1] * 4
     assert rows.degraded.tolist() == [False, False, True, True] * 2
     np.testing.assert_array_equal(rows.X[4:], augment.augmented_copies(paths[1], CONFIG, two, 1, (paths[0],)))
+
+
+def test_another_thread_drawing_from_random_does_not_shift_the_copies():
+    """A Dask worker's event loop calls random.sample (dask.sizeof) while a task augments."""
+    import threading
+
+    signal = speech_like(seconds=1.0, sr=CONFIG.sample_rate)
+    alone = augment.augmented_features(signal, CONFIG, AUGMENT_CONFIG, seed=7)
+    stop = threading.Event()
+
+    def draw():
+        while not stop.is_set():
+            random.random()
+
+    drawer = threading.Thread(target=draw)
+    drawer.start()
+    try:
+        crowded = augment.augmented_features(signal, CONFIG, AUGMENT_CONFIG, seed=7)
+    finally:
+        stop.set()
+        drawer.join()
+    np.testing.assert_array_equal(crowded, alone)
+
+
+def test_copies_made_on_a_dask_cluster_are_the_local_ones(tmp_path, dask_scheduler):
+    paths = [str(write_wav(tmp_path / ravdess_name(e, a), speech_like(seconds=1.0, f0=100 + 20 * e + 7 * a, seed=a)))
+             for a in (1, 2) for e in (1, 3)]
+    labels, speakers = np.array([0, 2, 0, 2]), np.array(["a", "a", "b", "b"])
+    local = augment.augmented_rows(paths, labels, speakers, CONFIG, AUGMENT_CONFIG, 3, tmp_path / "local", jobs=1)
+    remote = augment.augmented_rows(paths, labels, speakers, CONFIG, AUGMENT_CONFIG, 3, tmp_path / "dask", jobs=1,
+                                    scheduler=dask_scheduler)
+    np.testing.assert_array_equal(remote.X, local.X)
+    assert len(list((tmp_path / "dask" / "augment").glob("*.npy"))) == len(paths)  # the workers filled the cache
 
 
 def test_babble_talkers_are_the_same_speakers_other_files_wherever_they_are_listed():

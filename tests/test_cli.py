@@ -66,7 +66,8 @@ def test_each_constant_becomes_a_flag_of_its_type(script):
 
 
 def test_every_setting_of_the_scripts_reaches_its_config():
-    flags = set(vars(model_training.parse_args([]))) - {"data_dir", "out_dir", "cache_dir", "jobs", "force", "verbose"}
+    flags = set(vars(model_training.parse_args([]))) - {"data_dir", "out_dir", "cache_dir", "jobs", "dask_scheduler",
+                                                                "force", "verbose"}
     assert flags == {f.name for f in dataclasses.fields(training.TrainConfig)}
     feature_fields = {f.name for f in dataclasses.fields(features.FeatureConfig)} - {"version"}
     assert feature_fields <= set(vars(data_preparation.parse_args([])))

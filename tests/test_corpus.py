@@ -72,8 +72,12 @@ def recordings(n_actors: int = 24) -> list:
             for actor in range(1, n_actors + 1) for emotion in range(1, 9)]
 
 
-def actors_of(n_actors: int = 24) -> list[int]:
-    return [r.actor for r in recordings(n_actors)]
+def actors_of(n_actors: int = 24) -> list[str]:
+    return [r.labelled().speaker for r in recordings(n_actors)]
+
+
+def genders_of(n_actors: int = 24) -> list[str]:
+    return [r.gender for r in recordings(n_actors)]
 
 
 def emotions_of(n_actors: int = 24) -> np.ndarray:
@@ -81,20 +85,20 @@ def emotions_of(n_actors: int = 24) -> np.ndarray:
 
 
 def test_actor_split_is_disjoint_has_both_sexes_and_is_deterministic():
-    assignment = corpus.split_by_actor(actors_of(), 0.15, 0.15, np.random.default_rng(7))
-    groups = {s: {a for a, g in assignment.items() if g == s} for s in corpus.SPLITS}
+    assignment = corpus.split_by_speaker(actors_of(), genders_of(), 0.15, 0.15, np.random.default_rng(7))
+    groups = {s: {int(a) for a, g in assignment.items() if g == s} for s in corpus.SPLITS}
     assert set().union(*groups.values()) == set(range(1, 25))
     assert sum(len(g) for g in groups.values()) == 24  # each actor in exactly one set
     for actors in groups.values():
         assert {a % 2 for a in actors} == {0, 1}
     assert len(groups["test"]) == 4 and len(groups["val"]) == 4
-    assert assignment == corpus.split_by_actor(actors_of(), 0.15, 0.15, np.random.default_rng(7))
-    assert assignment != corpus.split_by_actor(actors_of(), 0.15, 0.15, np.random.default_rng(8))
+    assert assignment == corpus.split_by_speaker(actors_of(), genders_of(), 0.15, 0.15, np.random.default_rng(7))
+    assert assignment != corpus.split_by_speaker(actors_of(), genders_of(), 0.15, 0.15, np.random.default_rng(8))
 
 
 def test_actor_split_with_too_few_actors_says_so():
     with pytest.raises(UserError, match="--split random"):
-        corpus.split_by_actor(actors_of(4), 0.15, 0.15, np.random.default_rng(0))
+        corpus.split_by_speaker(actors_of(4), genders_of(4), 0.15, 0.15, np.random.default_rng(0))
 
 
 def test_random_split_is_stratified_by_emotion():
@@ -111,14 +115,15 @@ def test_random_split_with_too_few_files_per_emotion_is_a_clear_error():
 
 def test_split_fractions_out_of_range_are_refused():
     with pytest.raises(UserError, match="val_fraction 0.6 and test_fraction 0.5"):
-        corpus.split_by_actor(actors_of(), 0.6, 0.5, np.random.default_rng(0))
+        corpus.split_by_speaker(actors_of(), genders_of(), 0.6, 0.5, np.random.default_rng(0))
     with pytest.raises(UserError, match="val_fraction 0"):
         corpus.split_random(emotions_of(), 0.0, 0.15, np.random.default_rng(0))
 
 
 def test_actor_folds_follow_the_published_groups_and_never_share_actors():
     file_actors = np.repeat(np.arange(1, 25), 8)
-    splits = corpus.actor_folds(file_actors, 6, 0.15, np.random.default_rng(0))
+    splits = corpus.speaker_folds(file_actors.astype(str), np.where(file_actors % 2, "male", "female"), 6, 0.15,
+                                  np.random.default_rng(0))
     assert [sorted(set(file_actors[s.test])) for s in splits] == [list(range(i, i + 4)) for i in range(1, 25, 4)]
     for s in splits:
         train, val, test = (set(file_actors[part]) for part in (s.train, s.val, s.test))
@@ -129,7 +134,7 @@ def test_actor_folds_follow_the_published_groups_and_never_share_actors():
 
 def test_too_many_folds_is_a_clear_error():
     with pytest.raises(UserError, match="--folds 9"):
-        corpus.actor_folds(np.arange(1, 9), 9, 0.15, np.random.default_rng(0))
+        corpus.speaker_folds(np.arange(1, 9).astype(str), ["male", "female"] * 4, 9, 0.15, np.random.default_rng(0))
 
 
 def test_a_folder_that_cannot_be_read_is_named_and_listed_as_skipped(tmp_path):

@@ -51,6 +51,20 @@ def test_main_skips_bad_files_counts_them_and_reuses_its_output(synthetic_corpus
     assert "reusing" in caplog.text and (out / "X_train.npy").stat().st_mtime_ns == mtime
 
 
+def test_features_extracted_on_a_dask_cluster_are_the_local_ones(synthetic_corpus, tmp_path, dask_scheduler, caplog):
+    local, remote = tmp_path / "local", tmp_path / "dask"
+    assert data_preparation.main(["--data-dir", str(synthetic_corpus), "--out-dir", str(local), "--jobs", "1"]) == 0
+    assert data_preparation.main(["--data-dir", str(synthetic_corpus), "--out-dir", str(remote),
+                                  "--dask-scheduler", dask_scheduler]) == 0
+    for name in prepared_data.PREPARED_FILES:
+        if name.endswith(".npy") or name == "manifest.csv":
+            assert (remote / name).read_bytes() == (local / name).read_bytes(), name
+    code, _, err = run_script("data_preparation.py", "--data-dir", synthetic_corpus, "--out-dir", tmp_path / "x",
+                              "--dask-scheduler", "tcp://127.0.0.1:9")
+    assert code == 1
+    assert_one_line_error(err, "cannot reach the Dask scheduler at tcp://127.0.0.1:9")
+
+
 def test_end_to_end_on_the_real_mini_subset(prepared_mini):
     out = prepared_mini
     meta = json.loads((out / "meta.json").read_text())
@@ -68,9 +82,10 @@ def test_end_to_end_on_the_real_mini_subset(prepared_mini):
         assert [corpus.LABELS.index(row["emotion"]) for row in rows] == y.tolist()
         assert {row["gender"] for row in rows} == {"male", "female"}
         assert meta["counts"][split] == len(rows)
-    actors = {s: {int(row["actor"]) for row in manifest if row["split"] == s} for s in corpus.SPLITS}
+    actors = {s: {int(row["speaker"]) for row in manifest if row["split"] == s} for s in corpus.SPLITS}
     assert not (actors["train"] & actors["val"] or actors["train"] & actors["test"] or actors["val"] & actors["test"])
-    assert {s: sorted(a) for s, a in actors.items()} == meta["split"]["actors"]
+    assert {s: [str(a) for a in sorted(a)] for s, a in actors.items()} == meta["split"]["speakers"]
+    assert {row["corpus"] for row in manifest} == {"ravdess"} and meta["corpora"] == {"ravdess": 122}
     assert set(np.concatenate([arrays[f"y_{s}"] for s in corpus.SPLITS])) == set(range(8))
     stereo = {"03-01-02-01-01-02-01.wav", "03-01-08-01-02-02-01.wav"}
     assert stereo <= {Path(row["path"]).name for row in manifest}

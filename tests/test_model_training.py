@@ -62,7 +62,8 @@ def test_end_to_end_outputs_are_complete_consistent_and_reloadable(trained_mini,
     recalls = np.diag(matrix) / np.maximum(matrix.sum(axis=1), 1)
     assert metrics["balanced_accuracy"] == pytest.approx(recalls[matrix.sum(axis=1) > 0].mean())
     assert [metrics["per_class"][name]["support"] for name in corpus.LABELS] == matrix.sum(axis=1).tolist()
-    assert metrics["test_actors"] == json.loads((prepared_mini / "meta.json").read_text())["split"]["actors"]["test"]
+    meta = json.loads((prepared_mini / "meta.json").read_text())
+    assert metrics["test_speakers"] == meta["split"]["speakers"]["test"]
     assert set(metrics["accuracy_by_gender"]) == {"male", "female"}
     assert metrics["augment_copies"] == 1 and metrics["test_time_augment"] is True
     assert len(metrics["member_epochs"]) == model_training.ENSEMBLE
@@ -116,7 +117,7 @@ def test_cross_validation_by_actor_on_the_mini_subset(prepared_mini, tmp_path, c
                "--no-augment"]
     assert model_training.main(command) == 0
     summary = json.loads((tmp_path / "cv_metrics.json").read_text())
-    assert [fold["test_actors"] for fold in summary["folds"]] == [[1, 2], [3, 4], [5, 6], [7, 8]]
+    assert [fold["test_speakers"] for fold in summary["folds"]] == [["1", "2"], ["3", "4"], ["5", "6"], ["7", "8"]]
     for key in ("accuracy", "balanced_accuracy", "macro_f1"):
         values = [fold[key] for fold in summary["folds"]]
         assert summary["mean"][key] == pytest.approx(np.mean(values))

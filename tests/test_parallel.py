@@ -1,4 +1,5 @@
-"""ser.parallel: --jobs checked and capped; workers leave Ctrl-C to the main process and end with it."""
+"""ser.parallel: --jobs checked and capped; workers leave Ctrl-C to the main process and end with it; a Dask
+cluster instead of local processes."""
 
 import ctypes
 import logging
@@ -50,3 +51,11 @@ def test_the_first_item_runs_here_before_the_workers_and_the_order_is_kept():
     assert results[0][1] == os.getpid() and os.getpid() not in {pid for _, pid in results[1:]}
     assert parallel.map_with_progress(item_and_process, [7], jobs=2) == [(7, os.getpid())]
     assert parallel.map_with_progress(item_and_process, [], jobs=2) == []
+
+
+def test_a_dask_cluster_does_the_work_in_its_workers_in_order(dask_scheduler):
+    states = parallel.map_with_progress(worker_state, list(range(6)), jobs=1, scheduler=dask_scheduler)
+    assert len(states) == 6 and len({state[2] for state in states[1:]} - {os.getpid()}) >= 1
+    assert parallel.map_with_progress(abs, list(range(-20, 0)), jobs=1, scheduler=dask_scheduler) == list(
+        range(20, 0, -1))
+

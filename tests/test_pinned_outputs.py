@@ -45,7 +45,12 @@ TRAINED = {'accuracy': 0.2,  # augmentation version 3 (phone line, babble of oth
                                 [3, 1, 0, 0, 0, 0, 0, 0], [2, 0, 1, 0, 1, 0, 0, 0], [2, 0, 1, 0, 0, 1, 0, 0],
                                 [2, 1, 1, 0, 0, 0, 0, 0], [2, 0, 2, 0, 0, 0, 0, 0]],
            'member_epochs': [4, 4, 4],
-           'test_actors': [7, 8]}
+           'test_speakers': ['7', '8']}
+# The same code (and 1d33ecb, where the pin above was made) on the AMD EPYC machines of this kind, seen on two:
+# CPU float differences move 7 of the 30 test files between cells, not the accuracy. Any other matrix is a change.
+CONFUSION_ON_AMD_EPYC = [[1, 1, 0, 0, 0, 0, 0, 0], [1, 2, 0, 1, 0, 0, 0, 0], [1, 0, 1, 2, 0, 0, 0, 0],
+                         [3, 1, 0, 0, 0, 0, 0, 0], [2, 0, 2, 0, 0, 0, 0, 0], [0, 0, 1, 1, 0, 2, 0, 0],
+                         [1, 1, 1, 1, 0, 0, 0, 0], [1, 0, 2, 1, 0, 0, 0, 0]]
 
 
 def signature(values) -> list[float]:
@@ -96,7 +101,7 @@ def test_prepared_mini_arrays_are_unchanged(prepared_mini):
     _, arrays, manifest = prepared(prepared_mini)
     found = {}
     for split in ("train", "val", "test"):
-        keys = ("actor", "gender", "emotion", "intensity", "statement", "repetition")
+        keys = ("speaker", "gender", "emotion", "intensity", "statement", "repetition")  # "actor" before, same values
         rows = [[Path(row["path"]).name] + [row[k] for k in keys] for row in manifest if row["split"] == split]
         found[split] = {"n": len(rows), "y": text_digest(arrays[f"y_{split}"].tolist()),
                         "manifest": text_digest(rows)}
@@ -124,5 +129,7 @@ def test_metrics_of_a_short_seeded_training_run_are_unchanged(trained_mini):
     metrics = json.loads((trained_mini / "metrics.json").read_text())
     found = {"confusion_matrix": metrics["confusion_matrix"], "member_epochs": metrics["member_epochs"],
              "balanced_accuracy": round(metrics["balanced_accuracy"], 6), "accuracy": round(metrics["accuracy"], 6),
-             "class_prior": digest(metrics["class_prior"], 6), "test_actors": metrics["test_actors"]}
+             "class_prior": digest(metrics["class_prior"], 6), "test_speakers": metrics["test_speakers"]}
+    if found["confusion_matrix"] == CONFUSION_ON_AMD_EPYC:
+        found["confusion_matrix"] = TRAINED["confusion_matrix"]
     assert found == TRAINED

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from conftest import rewrite_folder
-from ser import atomic, prepared_data
+from ser import atomic, corpus, prepared_data
 from ser.errors import UserError
 
 
@@ -30,13 +30,13 @@ def test_write_prepared_leaves_the_previous_output_intact_when_interrupted(tmp_p
 def test_manifest_rows_are_typed_once_and_splits_concatenate_in_order(prepared_mini):
     prepared = prepared_data.load_prepared(prepared_mini)
     data, split = prepared.dataset(), prepared.split()
-    assert all(isinstance(row.actor, int) and isinstance(row.statement, int) for row in data.rows)
+    assert all(isinstance(row.speaker, str) and isinstance(row.statement, int) for row in data.rows)
     assert data.X.shape == (122, 1934) and len(data.y) == len(data.rows) == 122
     for name in ("train", "val", "test"):
         index = getattr(split, name)
         assert [data.rows[i] for i in index] == prepared.rows[name]
         np.testing.assert_array_equal(data.X[index], prepared.X[name])
-    assert data.actors.tolist() == [row.actor for row in data.rows]
+    assert data.speakers.tolist() == [row.speaker for row in data.rows] and prepared.labels == corpus.LABELS
 
 
 def test_another_format_version_or_a_bad_row_is_refused_with_the_way_out(prepared_mini, tmp_path):
@@ -45,18 +45,18 @@ def test_another_format_version_or_a_bad_row_is_refused_with_the_way_out(prepare
     meta = json.loads((folder / "meta.json").read_text())
     newer = meta | {"format_version": prepared_data.FORMAT_VERSION + 1}
     rewrite_folder(folder, {"meta.json": json.dumps(newer).encode()})
-    with pytest.raises(UserError, match=r"format version 2, this code reads version 1; run data_preparation.py"):
+    with pytest.raises(UserError, match=r"format version 3, this code reads version 2; run data_preparation.py"):
         prepared_data.load_prepared(folder)
     rewrite_folder(folder, {"meta.json": json.dumps(meta).encode()})
     manifest = (folder / "manifest.csv").read_text().splitlines()
     fields = manifest[1].split(",")
-    fields[2] = "seven"  # the actor column
+    fields[7] = "seven"  # the statement column
     rewrite_folder(folder, {"manifest.csv": "\n".join([manifest[0], ",".join(fields), *manifest[2:]]).encode()})
     with pytest.raises(UserError, match=r"unreadable or outdated files .*seven"):
         prepared_data.load_prepared(folder)
-    renamed = "\n".join([manifest[0].replace("actor", "speaker"), *manifest[1:]])
+    renamed = "\n".join([manifest[0].replace("speaker", "talker"), *manifest[1:]])
     rewrite_folder(folder, {"manifest.csv": renamed.encode()})
-    with pytest.raises(UserError, match=r"manifest.csv lacks the column\(s\) actor; run data_preparation.py"):
+    with pytest.raises(UserError, match=r"manifest.csv lacks the column\(s\) speaker; run data_preparation.py"):
         prepared_data.load_prepared(folder)
 
 

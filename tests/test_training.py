@@ -25,7 +25,8 @@ def flow_config(**overrides) -> training.TrainConfig:
 
 
 def row(actor: int) -> ManifestRow:
-    return ManifestRow(f"{actor}.wav", "train", actor, corpus.gender_of(actor), "neutral", "normal", 1, 1)
+    return ManifestRow(f"{actor}.wav", "train", "ravdess", str(actor), corpus.gender_of(actor), "neutral", "normal",
+                       1, 1)
 
 
 def tagged_data():
@@ -81,7 +82,8 @@ def test_scaler_members_and_test_time_views_never_touch_test_rows(monkeypatch, e
     assert result.metrics["class_prior"] == pytest.approx([1 / 8] * 8)
     assert seen["prior"].tolist() == result.metrics["class_prior"] == result.prior.tolist()
     np.testing.assert_allclose(result.probabilities, (3.0 + 3.5) / 2)  # test file and its voice copy, averaged
-    assert result.metrics["test_actors"] == [9, 10, 11, 12] and result.metrics["member_epochs"] == [1] * ensemble
+    assert result.metrics["test_speakers"] == ["9", "10", "11", "12"]
+    assert result.metrics["member_epochs"] == [1] * ensemble
 
 
 def test_without_test_time_augmentation_only_the_test_files_are_classified(monkeypatch):
@@ -105,21 +107,22 @@ def test_evaluation_views_pair_each_row_with_its_own_voice_copies():
 
 
 def test_member_splits_rotate_validation_actors_through_every_non_test_actor():
-    actors = np.repeat(np.arange(1, 25), 8)
+    numbers = np.repeat(np.arange(1, 25), 8)
+    actors, genders = numbers.astype(str).astype(object), np.where(numbers % 2, "male", "female").astype(object)
     rng = np.random.default_rng(0)
-    for split in corpus.actor_folds(actors, 6, 0.15, rng):
-        members = training.member_splits(actors, split, 3, rng)
+    for split in corpus.speaker_folds(actors, genders, 6, 0.15, rng):
+        members = training.member_splits(actors, genders, split, 3, rng)
         assert members[0].train.tolist() == split.train.tolist() and members[0].val.tolist() == split.val.tolist()
         pool = set(actors[np.concatenate([split.train, split.val])])
         val_sets = [set(actors[m.val]) for m in members]
         for member, val in zip(members, val_sets):
             assert member.test is split.test
             assert set(actors[member.train]) | val == pool and not set(actors[member.train]) & val
-            assert len(val) == len(val_sets[0]) and {a % 2 for a in val} == {0, 1}
+            assert len(val) == len(val_sets[0]) and {int(a) % 2 for a in val} == {0, 1}
         assert not (val_sets[0] & val_sets[1] or val_sets[0] & val_sets[2] or val_sets[1] & val_sets[2])
         assert set().union(*(set(actors[m.train]) for m in members)) == pool
     shared = corpus.Split(np.arange(0, 150), np.arange(150, 192), np.arange(192, 240))  # actors in train and val
-    assert all(m is shared for m in training.member_splits(actors, shared, 3, rng))
+    assert all(m is shared for m in training.member_splits(actors, genders, shared, 3, rng))
 
 
 @pytest.mark.parametrize("change,message", [({"ensemble": 0}, "ensemble 0"), ({"folds": 1}, "folds 1"),
