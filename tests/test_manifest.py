@@ -139,7 +139,7 @@ def test_bad_manifests_are_one_line_errors_and_leave_the_output_untouched(tmp_pa
     assert list(out.iterdir()) == []  # checked writable, nothing written
 
 
-def test_a_label_with_one_file_is_dropped_with_a_warning_and_recorded(tmp_path):
+def test_a_label_with_one_file_is_dropped_and_two_labels_train_and_predict(tmp_path):
     rows = []
     for s in range(6):
         for emotion in ("happy", "sad"):
@@ -155,6 +155,14 @@ def test_a_label_with_one_file_is_dropped_with_a_warning_and_recorded(tmp_path):
     meta = json.loads((out / "meta.json").read_text())
     assert meta["labels"] == ["happy", "sad"] and meta["data_dir"] is None
     assert {"path": str(tmp_path / "lonely.wav"), "reason": "label 'bored' has fewer than 2 files"} in meta["skipped"]
+    results = tmp_path / "results"
+    assert model_training.main(["--data-dir", str(out), "--out-dir", str(results), "--no-augment", "--epochs", "1",
+                                "--ensemble", "1", "--jobs", "1"]) == 0
+    assert json.loads((results / "preprocessing.json").read_text())["labels"] == ["happy", "sad"]
+    assert np.array(json.loads((results / "metrics.json").read_text())["confusion_matrix"]).shape == (2, 2)
+    code, printed, err = run_script("predict.py", "--model-dir", results, "--json", tmp_path / "s0_sad.wav")
+    assert code == 0, err
+    assert set(json.loads(printed)[0]["probabilities"]) == {"happy", "sad"}
 
 
 # ---------------------------------------------------------------------------------- the mini corpus under other names
