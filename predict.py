@@ -8,8 +8,9 @@
 
 Any sample rate, bit depth, mono or stereo; WAV, FLAC, OGG and MP3 (what libsndfile decodes).
 Features are computed by ser.features.extract_features with the feature config saved in the
-model folder, scaled with the saved scaler and classified by the saved network, exactly as in
-training; if the model was evaluated with test-time augmentation, each file's augmented copies
+model folder, scaled with the saved scaler and classified by the saved network (model.npz run in
+numpy, the same weights as model.keras without importing TensorFlow; --runtime keras loads
+model.keras), exactly as in training; if the model was evaluated with test-time augmentation, each file's augmented copies
 (the same ones, seeded by the file name) are classified too and the probabilities averaged
 (--no-test-time-augment: the file alone, about 5x faster); then, as in training, the
 probabilities are divided by each emotion's share of the training files (uniform prior). Files
@@ -44,13 +45,15 @@ SEGMENT_OVERLAP = 0.5  # fraction of a window shared with the next one
 JOBS = -1  # worker processes for feature extraction; -1 = all cores
 MIN_FILES_FOR_WORKERS = 8  # fewer files than this are done in this process (no worker start-up)
 TEST_TIME_AUGMENT = True  # average over the augmented copies the model was evaluated with (if it was)
+RUNTIME = "numpy"  # numpy: model.npz, the same weights without importing TensorFlow (seconds faster to start);
+#                    keras: model.keras, the model of record (the two agree to 1e-5)
 # ----------------------------------------------------------------------------------------------
 
 log = logging.getLogger("ser")
 
 
 def parse_args(argv=None):
-    parser = cli.settings_parser(sys.modules[__name__])
+    parser = cli.settings_parser(sys.modules[__name__], choices={"RUNTIME": model_folder.RUNTIMES})
     parser.add_argument("paths", nargs="*", type=Path, help="audio files or folders (searched recursively)")
     parser.add_argument("--manifest", type=Path, metavar="CSV",
                         help="labelled files to predict and score: a CSV with the columns path and emotion (README)")
@@ -108,14 +111,14 @@ def write_evaluation(out_dir: Path, figures: dict, results: list[dict]) -> None:
 
 
 def classify(usable: list[inference.FileFeatures], preprocessing: model_folder.Preprocessing, model_dir,
-             truths: dict[Path, str] | None = None) -> list[dict]:
+             truths: dict[Path, str] | None = None, runtime: str = RUNTIME) -> list[dict]:
     """Results per file (see inference.predictions) from the saved scaler, network and prior."""
-    model = model_folder.load_network(model_dir, len(preprocessing.mean), len(preprocessing.labels))
+    model = model_folder.load_network(model_dir, len(preprocessing.mean), len(preprocessing.labels), runtime)
     views = np.concatenate([item.rows for item in usable]).transpose(1, 0, 2)  # (views, windows, features)
     probabilities = network.predict_views(model, network.apply_scaler(views, preprocessing.mean, preprocessing.scale),
                                           preprocessing.class_prior)
     if not np.isfinite(probabilities).all():
-        raise model_folder.ModelDirError(f"{model_dir}/model.keras gives NaN or infinite probabilities (its weights "
+        raise model_folder.ModelDirError(f"{model_dir}'s network gives NaN or infinite probabilities (its weights "
                                          f"are broken: trained on bad values?); {model_folder.remake_hint(model_dir)}")
     return inference.predictions(usable, probabilities, preprocessing.labels, truths)
 
@@ -154,7 +157,7 @@ def run(args) -> int:
     usable = [item for item in features if item.error is None]
     failed = len(errors) + len(features) - len(usable)
     if usable:
-        results = classify(usable, preprocessing, args.model_dir, truths)
+        results = classify(usable, preprocessing, args.model_dir, truths, args.runtime)
         print(json.dumps(results, indent=2) if args.json else table(results))
         if (line := accuracy_line(results, f"of {args.manifest}" if truths else "with RAVDESS names")) is not None:
             log.info("%s", line)

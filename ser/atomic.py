@@ -132,12 +132,19 @@ def write_folder(directory: Path, files: dict[str, Callable[[Path], None]]) -> N
             tmp.unlink(missing_ok=True)
 
 
+def listed_files(directory: Path) -> dict[str, str]:
+    """The files (name -> digest) that directory's RECORD vouches for; empty if it has no readable record."""
+    try:
+        listed = json.loads((Path(directory) / RECORD).read_text())["files"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return {}
+    return listed if isinstance(listed, dict) else {}
+
+
 def verify_folder(directory: Path, required: tuple[str, ...], hint: str) -> None:
     """UserError unless directory's RECORD lists the required files and every file it lists is as written."""
     directory = Path(directory)
-    try:
-        listed = json.loads((directory / RECORD).read_text())["files"]
-    except (OSError, ValueError, KeyError, TypeError):
+    if not (listed := listed_files(directory)):
         raise UserError(f"{directory} is incomplete: it has no readable {RECORD} (its writer was interrupted, "
                         f"or an older version wrote it); {hint}") from None
     if unlisted := [name for name in required if name not in listed]:

@@ -91,14 +91,16 @@ def fold_result(metrics: dict, seconds: float, test: str | None = None) -> dict:
     return {"test": test or compact(metrics["test_speakers"]), "test_speakers": metrics["test_speakers"],
             **{k: metrics[k] for k in METRIC_KEYS},
             "per_class_recall": {k: v["recall"] for k, v in metrics["per_class"].items()},
+            **{k: metrics[k] for k in ("balanced_accuracy_without_tta",) if k in metrics},
             "seconds": round(seconds, 1)}
 
 
 def fold_summary(results: list[dict], settings: dict) -> dict:
     """cv_metrics.json: the folds, their mean and standard deviation, and the settings they were made with."""
+    keys = METRIC_KEYS + tuple(k for k in ("balanced_accuracy_without_tta",) if all(k in r for r in results))
     return {"folds": results,
-            "mean": {k: float(np.mean([r[k] for r in results])) for k in METRIC_KEYS},
-            "std": {k: float(np.std([r[k] for r in results])) for k in METRIC_KEYS},
+            "mean": {k: float(np.mean([r[k] for r in results])) for k in keys},
+            "std": {k: float(np.std([r[k] for r in results])) for k in keys},
             "settings": settings}
 
 

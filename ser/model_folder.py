@@ -1,6 +1,8 @@
 """The model folder that model_training.py writes and predict.py reads.
 
-    model.keras          the averaged networks (Keras 3 format, no Lambda layers)
+    model.keras          the averaged networks (Keras 3 format, no Lambda layers): the model of record
+    model.npz            the same weights as plain arrays (ser.network.NumpyNetwork), which predict.py
+                         runs without importing TensorFlow
     preprocessing.json   PREPROCESSING_VERSION, labels, feature config and names, scaler mean and
                          scale, class prior, test-time augmentation config and seed: plain numbers
 
@@ -13,16 +15,19 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 
-from ser.atomic import bytes_saver, verify_folder, write_folder
+from ser.atomic import bytes_saver, listed_files, verify_folder, write_folder
 from ser.augment import AugmentConfig
 from ser.errors import UserError
 from ser.features import FeatureConfig
-from ser.network import load_keras
+from ser.network import NumpyNetwork, load_keras
+
+log = logging.getLogger(__name__)
 
 PREPROCESSING_VERSION = 3  # bump when preprocessing.json changes
 
@@ -64,8 +69,9 @@ def write_model_folder(model_dir: Path, model, preprocessing: Preprocessing,
     """model.keras, preprocessing.json and the run's reports (name -> save(path)), replacing the previous
     ones as a whole (ser.atomic.write_folder), so that predict.py never pairs a model with another's scaler."""
     record = json.dumps(preprocessing_record(preprocessing), indent=2).encode()
-    write_folder(model_dir, {"model.keras": model.save, "preprocessing.json": bytes_saver(lambda f: f.write(record)),
-                             **reports})
+    arrays = NumpyNetwork.from_keras(model).arrays
+    write_folder(model_dir, {"model.keras": model.save, "model.npz": bytes_saver(lambda f: np.savez(f, **arrays)),
+                             "preprocessing.json": bytes_saver(lambda f: f.write(record)), **reports})
 
 
 def _parse(record: dict, source: str) -> Preprocessing:
@@ -113,16 +119,32 @@ def load_preprocessing(model_dir: Path) -> Preprocessing:
     return preprocessing
 
 
-def load_network(model_dir: Path, n_features: int, n_labels: int):
-    """The Keras model of a model folder, checked against the feature and label counts."""
-    keras = load_keras()
+RUNTIMES = ("numpy", "keras")
+
+
+def load_network(model_dir: Path, n_features: int, n_labels: int, runtime: str = "keras"):
+    """The network of a model folder, checked against the feature and label counts: runtime "keras" loads
+    model.keras (a keras.Model), "numpy" model.npz (a NumpyNetwork, no TensorFlow import; a folder written
+    before model.npz existed falls back to model.keras, with a warning)."""
     hint = remake_hint(model_dir)
+    if runtime not in RUNTIMES:
+        raise UserError(f"runtime {runtime!r} is not one of {', '.join(RUNTIMES)} (--runtime)")
+    if runtime == "numpy" and "model.npz" not in listed_files(model_dir):
+        log.warning("%s has no model.npz (trained before it was written): using model.keras, which starts "
+                    "seconds slower; %s to get it", model_dir, hint)
+        runtime = "keras"
+    name = f"model.{'npz' if runtime == 'numpy' else 'keras'}"
     try:
-        model = keras.models.load_model(model_dir / "model.keras")
-    except Exception as err:  # Keras raises many kinds for a damaged or foreign file
-        raise ModelDirError(f"{model_dir}/model.keras cannot be loaded ({type(err).__name__}); {hint}") from None
-    if tuple(model.input_shape[1:]) != (n_features,) or model.output_shape[-1] != n_labels:
-        raise ModelDirError(f"{model_dir}/model.keras takes {model.input_shape[1:]} features and gives "
-                            f"{model.output_shape[-1]} classes, preprocessing.json says {n_features} and "
-                            f"{n_labels}; {hint}")
+        if runtime == "numpy":
+            with np.load(model_dir / name) as arrays:
+                model = NumpyNetwork(dict(arrays))
+            shape = (model.n_features,), model.n_classes
+        else:
+            model = load_keras().models.load_model(model_dir / name)
+            shape = tuple(model.input_shape[1:]), model.output_shape[-1]
+    except Exception as err:  # Keras and numpy raise many kinds for a damaged or foreign file
+        raise ModelDirError(f"{model_dir}/{name} cannot be loaded ({type(err).__name__}); {hint}") from None
+    if shape != ((n_features,), n_labels):
+        raise ModelDirError(f"{model_dir}/{name} takes {shape[0]} features and gives {shape[1]} classes, "
+                            f"preprocessing.json says {n_features} and {n_labels}; {hint}")
     return model

@@ -70,19 +70,21 @@ class ModelConfig:
 
 
 def build_model(n_features: int, n_classes: int, config: ModelConfig):
-    """Dense stem, then `blocks` residual blocks (Dense-BN-ReLU-Dropout-Dense-BN + skip), softmax."""
+    """Dense stem, then `blocks` residual blocks (Dense-BN-ReLU-Dropout-Dense-BN + skip), softmax.
+    NumpyNetwork.forward computes the same from the exported weights: change both together."""
     keras = load_keras()
     from keras import layers
 
     regularizer = keras.regularizers.l2(config.weight_decay)
     inputs = keras.Input(shape=(n_features,), name="features")
     x = layers.Dense(config.width, kernel_regularizer=regularizer, name="stem")(inputs)
-    x = layers.Activation("relu")(layers.BatchNormalization()(x))
+    x = layers.Activation("relu")(layers.BatchNormalization(name="stem_bn")(x))
     for block in range(config.blocks):
         h = layers.Dense(config.width, kernel_regularizer=regularizer, name=f"block{block}_dense1")(x)
-        h = layers.Dropout(config.dropout)(layers.Activation("relu")(layers.BatchNormalization()(h)))
+        h = layers.BatchNormalization(name=f"block{block}_bn1")(h)
+        h = layers.Dropout(config.dropout)(layers.Activation("relu")(h))
         h = layers.Dense(config.width, kernel_regularizer=regularizer, name=f"block{block}_dense2")(h)
-        h = layers.BatchNormalization()(h)
+        h = layers.BatchNormalization(name=f"block{block}_bn2")(h)
         x = layers.Activation("relu")(layers.Add(name=f"block{block}_skip")([x, h]))
     x = layers.Dropout(config.dropout)(x)
     outputs = layers.Dense(n_classes, activation="softmax", name="emotion")(x)
@@ -104,6 +106,65 @@ def average_models(models: list):
         model.name = f"member{i}"
     outputs = keras.layers.Average(name="emotion")([model(inputs) for model in models])
     return keras.Model(inputs, outputs, name="ensemble")
+
+
+# ---------------------------------------------------------------------------------- the same without TensorFlow
+class NumpyNetwork:
+    """A trained build_model network or average_models ensemble as numpy arrays (model.npz): predicts the
+    same probabilities (to float32 rounding) without importing TensorFlow, whose import alone takes
+    seconds; model.keras stays the model of record. Batch normalisation is folded into a scale and shift."""
+
+    def __init__(self, arrays: dict[str, np.ndarray]):
+        self.arrays = {name: np.asarray(value, dtype=np.float32) for name, value in arrays.items()}
+        self.members = sorted({name.split("/")[0] for name in self.arrays})
+        self.blocks = sum(name.endswith("_dense1/kernel") for name in self.arrays) // max(len(self.members), 1)
+        require(self.members and all(f"{m}/stem/kernel" in self.arrays for m in self.members),
+                f"{len(self.arrays)} arrays hold no network (member/stem/kernel missing)")
+
+    @classmethod
+    def from_keras(cls, model) -> "NumpyNetwork":
+        keras = load_keras()
+        members = [layer for layer in model.layers if isinstance(layer, keras.Model)] or [model]
+        arrays = {}
+        for number, member in enumerate(members):
+            for layer in member.layers:
+                name = f"member{number}/{layer.name}"
+                if isinstance(layer, keras.layers.Dense):
+                    arrays[f"{name}/kernel"], arrays[f"{name}/bias"] = layer.kernel.numpy(), layer.bias.numpy()
+                elif isinstance(layer, keras.layers.BatchNormalization):
+                    scale = layer.gamma.numpy() / np.sqrt(layer.moving_variance.numpy() + layer.epsilon)
+                    arrays[f"{name}/scale"] = scale
+                    arrays[f"{name}/shift"] = layer.beta.numpy() - layer.moving_mean.numpy() * scale
+                elif layer.weights:
+                    raise TypeError(f"NumpyNetwork has no {type(layer).__name__} (layer {layer.name}): teach its "
+                                    f"forward what build_model now builds")
+        return cls(arrays)
+
+    @property
+    def n_features(self) -> int:
+        return self.arrays[f"{self.members[0]}/stem/kernel"].shape[0]
+
+    @property
+    def n_classes(self) -> int:
+        return self.arrays[f"{self.members[0]}/emotion/kernel"].shape[1]
+
+    def forward(self, member: str, X: np.ndarray) -> np.ndarray:
+        """(n, n_classes) softmax outputs of one member for scaled features X (n, n_features)."""
+        a = lambda name: self.arrays[f"{member}/{name}"]  # noqa: E731
+        dense = lambda x, name: x @ a(f"{name}/kernel") + a(f"{name}/bias")  # noqa: E731
+        norm = lambda x, name: x * a(f"{name}/scale") + a(f"{name}/shift")  # noqa: E731
+        x = np.maximum(norm(dense(X, "stem"), "stem_bn"), 0)
+        for block in range(self.blocks):
+            h = np.maximum(norm(dense(x, f"block{block}_dense1"), f"block{block}_bn1"), 0)
+            x = np.maximum(x + norm(dense(h, f"block{block}_dense2"), f"block{block}_bn2"), 0)
+        logits = dense(x, "emotion")
+        e = np.exp(logits - logits.max(axis=1, keepdims=True))
+        return e / e.sum(axis=1, keepdims=True)
+
+    def predict(self, X: np.ndarray, batch_size: int = 0, verbose: int = 0) -> np.ndarray:
+        """(n, n_classes) the members' softmax outputs averaged: keras.Model.predict's signature and result."""
+        X = np.asarray(X, dtype=np.float32)
+        return np.mean([self.forward(member, X) for member in self.members], axis=0)
 
 
 def train_network(X_train, y_train, X_val, y_val, config: ModelConfig, epochs: int, batch_size: int,
@@ -149,7 +210,8 @@ def with_uniform_prior(probabilities: np.ndarray, prior: np.ndarray | None) -> n
 
 def predict_views(model, views: np.ndarray, prior: np.ndarray | None = None) -> np.ndarray:
     """Softmax outputs (n, n_classes) averaged over the views (views, n, n_features) of each row, then
-    with_uniform_prior(prior): how both the evaluation and predict.py turn features into probabilities."""
+    with_uniform_prior(prior): how both the evaluation and predict.py turn features into probabilities.
+    model: a keras.Model or a NumpyNetwork."""
     n_views, n_rows, n_features = views.shape
     probabilities = model.predict(views.reshape(-1, n_features), batch_size=256, verbose=0)
     return with_uniform_prior(probabilities.reshape(n_views, n_rows, -1).mean(axis=0), prior)

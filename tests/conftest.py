@@ -267,10 +267,13 @@ def as_unprivileged(code: str) -> tuple[int, str]:
     return done.returncode, done.stderr
 
 
-def rewrite_folder(folder: Path, changes: dict[str, bytes]) -> None:
-    """Files of an output folder changed as its writer would have written them (its record updated), so that
-    a test reaches the checks behind the checksums."""
+def rewrite_folder(folder: Path, changes: dict[str, bytes | None]) -> None:
+    """Files of an output folder changed (None: removed) as its writer would have written them (its record
+    updated), so that a test reaches the checks behind the checksums."""
     listed = json.loads((folder / atomic.RECORD).read_text())["files"]
     contents = {name: (folder / name).read_bytes() for name in listed} | changes
+    for name in [name for name, data in contents.items() if data is None]:
+        del contents[name]
+        (folder / name).unlink()
     atomic.write_folder(folder, {name: atomic.bytes_saver(lambda f, d=data: f.write(d))
                                  for name, data in contents.items()})

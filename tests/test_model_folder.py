@@ -3,21 +3,21 @@
 import json
 import os
 import shutil
-import types
+import dataclasses
 
 import numpy as np
 import pytest
 
-from conftest import AUGMENT_CONFIG, FEATURE_CONFIG, rewrite_folder
-from ser import atomic, corpus, model_folder
+from conftest import AUGMENT_CONFIG, FEATURE_CONFIG, TRAIN_CONFIG, rewrite_folder
+from ser import atomic, corpus, model_folder, network
 
-NO_NETWORK = types.SimpleNamespace(save=lambda path: path.write_bytes(b""))  # load_preprocessing wants the file
 
 
 def test_preprocessing_round_trip(tmp_path):
     original = model_folder.Preprocessing(corpus.LABELS, FEATURE_CONFIG, ("a", "b"), np.array([1.0, 2.0], np.float32),
                                           np.array([0.5, 4.0], np.float32), (AUGMENT_CONFIG, 7), np.full(8, 1 / 8))
-    model_folder.write_model_folder(tmp_path, NO_NETWORK, original, {})
+    tiny = network.build_model(2, 8, dataclasses.replace(TRAIN_CONFIG.model_config, width=4, blocks=1))
+    model_folder.write_model_folder(tmp_path, tiny, original, {})
     loaded = model_folder.load_preprocessing(tmp_path)
     assert (loaded.labels, loaded.feature_config, loaded.feature_names) == (corpus.LABELS, FEATURE_CONFIG, ("a", "b"))
     np.testing.assert_array_equal(loaded.mean, original.mean)
@@ -49,9 +49,16 @@ def test_model_folder_from_another_version_is_refused(trained_mini, tmp_path):
         with pytest.raises(model_folder.ModelDirError, match="scaler holds NaN, infinite or non-positive"):
             model_folder.load_preprocessing(folder)
     write(record)
-    rewrite_folder(folder, {"model.keras": b"garbage"})
-    with pytest.raises(model_folder.ModelDirError, match="cannot be loaded"):
-        model_folder.load_network(folder, len(record["scaler_mean"]), 8)
+    n_features = len(record["scaler_mean"])
+    model_folder.load_network(folder, n_features, 8, "numpy")
+    with pytest.raises(model_folder.ModelDirError, match=r"model.npz takes \(\d+,\) features and gives 8 classes, "
+                                                         r"preprocessing.json says 7 and 8"):
+        model_folder.load_network(folder, 7, 8, "numpy")
+    rewrite_folder(folder, {"model.keras": b"garbage", "model.npz": b"garbage too"})
+    for runtime in model_folder.RUNTIMES:
+        with pytest.raises(model_folder.ModelDirError, match=f"model.{'npz' if runtime == 'numpy' else 'keras'} "
+                                                             f"cannot be loaded"):
+            model_folder.load_network(folder, n_features, 8, runtime)
 
 
 def test_a_folder_mixed_by_hand_or_left_incomplete_is_refused(trained_mini, tmp_path):

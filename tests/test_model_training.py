@@ -48,7 +48,7 @@ def test_end_to_end_outputs_are_complete_consistent_and_reloadable(trained_mini,
     import keras
     import matplotlib.image
 
-    expected = ["model.keras", "preprocessing.json", "metrics.json", "classification_report.txt",
+    expected = ["model.keras", "model.npz", "preprocessing.json", "metrics.json", "classification_report.txt",
                 "history.csv", "confusion_matrix.png", "training_curves.png"]
     assert all((trained_mini / name).is_file() for name in expected)
     for picture in ("confusion_matrix.png", "training_curves.png"):
@@ -66,6 +66,7 @@ def test_end_to_end_outputs_are_complete_consistent_and_reloadable(trained_mini,
     assert metrics["test_speakers"] == meta["split"]["speakers"]["test"]
     assert set(metrics["accuracy_by_gender"]) == {"male", "female"}
     assert metrics["augment_copies"] == 1 and metrics["test_time_augment"] is True
+    assert 0 <= metrics["balanced_accuracy_without_tta"] <= 1 and metrics["augment_seconds"] > 0
     assert len(metrics["member_epochs"]) == model_training.ENSEMBLE
     with open(trained_mini / "history.csv") as f:
         history = list(csv.DictReader(f))

@@ -85,3 +85,34 @@ def test_scaler_standardises_training_rows():
 def test_model_config_names_the_bad_value():
     with pytest.raises(ConfigError, match="dropout 1.5"):
         model_config(dropout=1.5)
+
+
+def test_the_numpy_network_predicts_what_keras_does_single_and_ensemble():
+    """NumpyNetwork.from_keras of trained networks (batch-norm statistics moved off 0 and 1 by training, dropout
+    active in training only) gives keras' probabilities to 1e-5, for one network and for an ensemble."""
+    rng = np.random.default_rng(2)
+    X, y = (3 * rng.standard_normal((96, 12)) + 1).astype(np.float32), rng.integers(0, 5, 96)
+    config = model_config(width=16, blocks=2, dropout=0.3)
+    members = [network.train_network(X, y, X[:24], y[:24], config, 4, 16, 5, 2, seed=s, verbose=0, n_classes=5)[0]
+               for s in range(2)]
+    bn = members[0].get_layer("block1_bn2")
+    assert np.abs(bn.moving_mean.numpy()).max() > 1e-3  # the folded statistics are not the initial ones
+    for model in (members[0], network.average_models(members)):
+        exported = network.NumpyNetwork.from_keras(model)
+        assert (exported.n_features, exported.n_classes, exported.blocks) == (12, 5, 2)
+        np.testing.assert_allclose(exported.predict(X), model.predict(X, verbose=0), atol=1e-5)
+    assert len(network.NumpyNetwork.from_keras(network.average_models(members)).members) == 2
+
+
+def test_a_numpy_network_without_a_stem_is_refused():
+    with pytest.raises(ConfigError, match="hold no network"):
+        network.NumpyNetwork({"member0/emotion/kernel": np.zeros((4, 2))})
+
+
+def test_exporting_a_layer_the_numpy_network_does_not_know_is_refused():
+    import keras
+
+    inputs = keras.Input(shape=(4,))
+    model = keras.Model(inputs, keras.layers.Dense(2, name="emotion")(keras.layers.LayerNormalization()(inputs)))
+    with pytest.raises(TypeError, match="NumpyNetwork has no LayerNormalization"):
+        network.NumpyNetwork.from_keras(model)

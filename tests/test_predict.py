@@ -181,10 +181,46 @@ def test_a_model_whose_weights_are_broken_is_refused_not_printed_as_nan(trained_
     broken = tmp_path / "broken"
     shutil.copytree(trained_mini, broken)
     model.save(tmp_path / "nan.keras")
-    rewrite_folder(broken, {"model.keras": (tmp_path / "nan.keras").read_bytes()})
-    code, out, err = run(clips["original"], "--json", model_dir=broken)
-    assert code == 2 and out == ""
-    assert_one_line_error(err, "model.keras gives NaN or infinite probabilities")
+    np.savez(tmp_path / "nan.npz", **network.NumpyNetwork.from_keras(model).arrays)
+    rewrite_folder(broken, {"model.keras": (tmp_path / "nan.keras").read_bytes(),
+                            "model.npz": (tmp_path / "nan.npz").read_bytes()})
+    for runtime in model_folder.RUNTIMES:
+        code, out, err = run(clips["original"], "--json", "--runtime", runtime, model_dir=broken)
+        assert code == 2 and out == ""
+        assert_one_line_error(err, "network gives NaN or infinite probabilities")
+
+
+def test_the_numpy_runtime_gives_the_keras_model_s_probabilities_without_loading_tensorflow(trained_mini, mini_dir):
+    """model.npz (the default runtime) and model.keras (the model of record) agree to 1e-5 on every mini-corpus
+    file, and a prediction with the numpy runtime never imports TensorFlow or Keras."""
+    files = sorted(mini_dir.rglob("*.wav"))
+    results = {}
+    for runtime in model_folder.RUNTIMES:
+        code, out, err = run(mini_dir, "--json", "--runtime", runtime, model_dir=trained_mini)
+        assert code == 0, err
+        results[runtime] = {r["file"]: r for r in json.loads(out)}
+    assert len(results["numpy"]) == len(files)
+    for name, result in results["numpy"].items():
+        other = results["keras"][name]
+        np.testing.assert_allclose(list(result["probabilities"].values()), list(other["probabilities"].values()),
+                                   atol=1e-5)
+    probe = ("import sys, predict; code = predict.main([sys.argv[1], '--model-dir', sys.argv[2]]); "
+             "print(code, sorted({'tensorflow', 'keras'} & {name.split('.')[0] for name in sys.modules}))")
+    done = subprocess.run([sys.executable, "-c", probe, str(files[0]), str(trained_mini)], capture_output=True,
+                          text=True, cwd=ROOT, timeout=300)
+    assert done.stdout.strip().splitlines()[-1] == "0 []", done.stderr
+
+
+def test_a_model_folder_from_before_model_npz_predicts_with_keras_and_says_so(trained_mini, clips, tmp_path):
+    older = tmp_path / "older"
+    shutil.copytree(trained_mini, older)
+    rewrite_folder(older, {"model.npz": None})
+    code, out, err = run(clips["original"], "--json", model_dir=older)
+    assert code == 0, err
+    assert f"{older} has no model.npz (trained before it was written): using model.keras" in err
+    _, reference, _ = run(clips["original"], "--json", model_dir=trained_mini)
+    np.testing.assert_allclose(list(json.loads(out)[0]["probabilities"].values()),
+                               list(json.loads(reference)[0]["probabilities"].values()), atol=1e-5)
 
 
 def test_ctrl_c_during_prediction_prints_one_line(trained_mini, mini_dir):

@@ -96,6 +96,28 @@ def test_without_test_time_augmentation_only_the_test_files_are_classified(monke
     assert result.prior is None and result.metrics["class_prior"] is None
 
 
+def test_the_figure_without_test_time_augmentation_is_the_files_alone(monkeypatch):
+    """The original files vote class 1, their voice copies class 2 more strongly: with the copies every test file
+    (all class 1) is wrong, alone every one is right; metrics keep both."""
+    class VotingModel:
+        def predict(self, X, batch_size=None, verbose=0):
+            votes = np.zeros((len(X), 8))
+            votes[:, 1], votes[:, 2] = X[:, 0] == 3.0, 2.0 * (X[:, 0] == 3.5)
+            return votes
+
+    data, split, augmented = tagged_data()
+    data = dataclasses.replace(data, y=np.where(np.isin(np.arange(12), split.test), 1, data.y))
+    monkeypatch.setattr(network, "fit_scaler", lambda X_train: (np.zeros(4, np.float32), np.ones(4, np.float32)))
+    monkeypatch.setattr(network, "train_network", lambda *args, **kwargs: (VotingModel(), {"loss": [1.0]}))
+    result = training.train_and_evaluate(data, split, augmented, flow_config(ensemble=1, uniform_prior=False),
+                                         np.random.default_rng(0))
+    assert result.metrics["balanced_accuracy"] == 0.0 and result.metrics["balanced_accuracy_without_tta"] == 1.0
+    plain = training.train_and_evaluate(data, split, augmented, flow_config(ensemble=1, test_time_augment=False,
+                                                                            uniform_prior=False),
+                                        np.random.default_rng(0))
+    assert plain.metrics["balanced_accuracy"] == 1.0 and "balanced_accuracy_without_tta" not in plain.metrics
+
+
 def test_evaluation_views_pair_each_row_with_its_own_voice_copies():
     X = np.arange(5, dtype=np.float32)[:, None] * 10
     owner = np.array([4, 0, 2, 4, 0, 2, 4, 2])  # copies in any order
