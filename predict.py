@@ -10,9 +10,9 @@ Any sample rate, bit depth, mono or stereo; WAV, FLAC, OGG and MP3 (what libsndf
 Features are computed by ser.features.extract_features with the feature config saved in the
 model folder, scaled with the saved scaler and classified by the saved network (model.npz run in
 numpy, the same weights as model.keras without importing TensorFlow; --runtime keras loads
-model.keras), exactly as in training; if the model was evaluated with test-time augmentation, each file's augmented copies
-(the same ones, seeded by the file name) are classified too and the probabilities averaged
-(--no-test-time-augment: the file alone, about 5x faster); then, as in training, the
+model.keras), exactly as in training; if the model was evaluated with test-time augmentation, each
+file's augmented copies (the same ones, seeded by the file name) are classified too and the
+probabilities averaged (--no-test-time-augment: the file alone, about 3x faster on a folder); then, as in training, the
 probabilities are divided by each emotion's share of the training files (uniform prior). Files
 named like RAVDESS (03-01-05-...-12.wav), or listed in --manifest (a CSV with the columns path and
 emotion, as data_preparation.py reads), also show their true emotion, and the run ends with the

@@ -33,7 +33,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 import data_preparation  # noqa: E402
 from prepare_speed import floor_features, timed  # noqa: E402
-from ser import cli, corpus, parallel  # noqa: E402
+from ser import atomic, cli, corpus, parallel  # noqa: E402
 from ser.errors import UserError  # noqa: E402
 
 # ----------------------------------------------------------------------------------------------
@@ -89,10 +89,16 @@ def measure_folds(work: Path) -> dict:
         "balanced_accuracy"]}
 
 
-def measure_predict(paths: list[Path], work: Path, model: Path, repeats: int, folder_files: int) -> dict:
-    if not (model / "model.keras").is_file():
+def model_of_predict_rows(model_dir: Path, work: Path, trained_here: bool) -> Path:
+    """--model-dir, or the model the make_run row trains (WORK_DIR/results); checked before any row runs."""
+    model = work / "results" if model_dir == Path("") else model_dir.resolve()
+    if not trained_here and not (model / "model.keras").is_file():
         raise UserError(f"{model} holds no model: run this benchmark without --skip make_run first, or give "
                         f"--model-dir")
+    return model
+
+
+def measure_predict(paths: list[Path], work: Path, model: Path, repeats: int, folder_files: int) -> dict:
     one = ["predict.py", paths[0], "--model-dir", model]
     folder = empty(work / "folder")
     for path in paths[:folder_files]:
@@ -154,18 +160,22 @@ def measure(args) -> None:
     work = (ROOT / args.work_dir).resolve()
     print(f"{len(paths)} files under {args.data_dir}; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} "
           f"cores at the start (the targets are for an idle machine)", flush=True)
+    model = model_of_predict_rows(args.model_dir, work, "make_run" not in skip) if "predict" not in skip else None
     figures = {}
+
+    def keep(name: str, value) -> None:  # each row saved as soon as it is measured: a later failure loses none
+        figures[name] = value
+        atomic.write_json(work / "speed.json", figures)
+
     if "make_run" not in skip:
-        figures["make_run"] = measure_make_run(args.data_dir, work)
-        figures["floor"] = timed(lambda: parallel.map_with_progress(floor_features, paths, parallel.worker_count(
-            args.jobs), desc="floor"))
+        keep("make_run", measure_make_run(args.data_dir, work))
+        keep("floor", timed(lambda: parallel.map_with_progress(floor_features, paths, parallel.worker_count(
+            args.jobs), desc="floor")))
     if "folds" not in skip:
-        figures["folds"] = measure_folds(work)
+        keep("folds", measure_folds(work))
     if "predict" not in skip:
-        model = Path(args.model_dir).resolve() if args.model_dir else work / "results"
-        figures["predict"] = measure_predict(paths, work, model, args.repeats, args.folder_files)
+        keep("predict", measure_predict(paths, work, model, args.repeats, args.folder_files))
     print(table(figures, len(paths), args.folder_files))
-    (work / "speed.json").write_text(json.dumps(figures, indent=2))
 
 
 if __name__ == "__main__":

@@ -29,3 +29,10 @@ def test_an_unknown_row_to_skip_is_one_line(mini_dir, tmp_path):
     code, out, err = speed("--data-dir", mini_dir, "--skip", "predict,everything", "--work-dir", tmp_path)
     assert code == 1
     assert_one_line_error(err, "--skip everything: not a row; the rows are make_run, folds, predict")
+
+
+def test_without_model_dir_the_predict_rows_use_the_make_run_model_and_say_when_it_is_missing(mini_dir, tmp_path):
+    code, out, err = speed("--data-dir", mini_dir, "--skip", "make_run,folds", "--work-dir", tmp_path)
+    assert code == 1
+    assert_one_line_error(err, f"{tmp_path / 'results'} holds no model: run this benchmark without --skip make_run")
+    assert not (tmp_path / "speed.json").exists()  # refused before any row ran
