@@ -20,9 +20,10 @@ from ser.audio import AudioError, load_audio, resample
 from ser.errors import require, require_same_config
 from ser.functionals import contour_shape, modulation_db, pooled, thirds
 
-FEATURE_VERSION = 6  # bump when extract_features changes: old arrays, caches and models are then refused
+FEATURE_VERSION = 7  # bump when extract_features changes: old arrays, caches and models are then refused
 #                      (5: speech found in noise closer than the margin; stereo channels aligned before mixing;
-#                       6: the recording's steady noise subtracted from the spectrum; peak heights bounded)
+#                       6: the recording's steady noise subtracted from the spectrum; peak heights bounded;
+#                       7: a flat band's envelope modulation is equal shares, not its rounding noise)
 FEATURE_SETS = ("full", "mfcc_mean")
 MIN_SILENT_PEAK = 1e-4  # -80 dBFS: a signal whose loudest sample is quieter than this is silent
 MIN_SPEECH_CONTRAST_DB = 4.0  # loudest frame over the noise floor below which a recording is noise alone

@@ -11,6 +11,7 @@ import numpy as np
 CONTOUR_SHAPE = ("max_position", "min_position", "up25", "up50", "up75", "up90", "rising", "curvature",
                  "fit_error", "peaks_per_second", "peak_seconds", "peak_height", "rise_slope", "fall_slope")
 MODULATION_HZ = ((0.5, 2.0), (2.0, 4.0), (4.0, 8.0), (8.0, 16.0))  # phrase, word, syllable, fast rates
+FLAT_ENVELOPE = 1e-3  # a band whose log envelope varies less than this (std, nats: 0.004 dB) is flat: equal shares
 
 
 def pooled(name: str, rows: np.ndarray, stats: tuple[str, ...]) -> list[tuple[str, np.ndarray]]:
@@ -98,9 +99,12 @@ def thirds(name: str, rows: np.ndarray) -> list[tuple[str, np.ndarray]]:
 
 def modulation_db(name: str, band_power: np.ndarray, frames_per_second: float) -> list[tuple[str, np.ndarray]]:
     """Rhythm of each band of band_power (n_bands, n_frames): the share (dB) of its log-envelope's
-    modulation energy in each range of MODULATION_HZ. One block per range, of length n_bands."""
+    modulation energy in each range of MODULATION_HZ. One block per range, of length n_bands. A flat band
+    (e.g. one held at the spectrum's floor, above a phone line's band) gets equal shares: its rounding
+    noise, which differs between CPUs, would otherwise decide them."""
     envelope = np.log(band_power + 1e-10)
     envelope -= envelope.mean(axis=1, keepdims=True)
+    envelope[envelope.std(axis=1) < FLAT_ENVELOPE] = 0
     n = envelope.shape[1]
     n_fft = max(256, 1 << int(np.ceil(np.log2(n))))
     spectrum = np.abs(np.fft.rfft(envelope * np.hanning(n), n=n_fft, axis=1)) ** 2

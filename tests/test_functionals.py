@@ -60,3 +60,18 @@ def test_thirds_and_modulation_follow_the_contour():
     by_range = np.stack([share[r] for r in ranges], axis=1)  # (bands, ranges)
     assert ranges[by_range[0].argmax()] == "m_4_8hz_db" and ranges[by_range[1].argmax()] == "m_0.5_2hz_db"
     assert by_range.max(axis=1).min() > -1  # the dominant range holds most of the energy
+
+
+def test_a_flat_band_gets_equal_modulation_shares_whatever_its_rounding_noise():
+    """A band held at the spectrum's floor (above a phone line's band) varies by rounding noise only, which
+    differs between CPUs: its shares must not follow that noise. A band with a real envelope keeps its own."""
+    frames_per_second, t = 100.0, np.arange(200) / 100.0
+    floor = np.full(200, 1e-8)
+    shares = []
+    for seed in (0, 1):
+        noise = 1 + 1e-7 * np.random.default_rng(seed).standard_normal(200)
+        bands = np.stack([floor * noise, np.exp(np.sin(2 * np.pi * 5 * t))])
+        shares.append(np.stack([v for _, v in functionals.modulation_db("m", bands, frames_per_second)], axis=1))
+    np.testing.assert_allclose(shares[0][0], 10 * np.log10(1 / len(functionals.MODULATION_HZ)), atol=1e-9)
+    np.testing.assert_array_equal(shares[0][0], shares[1][0])
+    assert shares[0][1].argmax() == 2  # 4-8 Hz: the modulated band is left as it was

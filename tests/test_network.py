@@ -52,6 +52,27 @@ def test_training_with_the_same_seed_gives_the_same_model():
     assert not np.allclose(predictions[0], predictions[2])
 
 
+def test_training_in_the_kept_trainer_equals_training_the_new_network_itself():
+    """train_network trains every network of a shape in one compiled copy (tracing once): each result must be
+    what fitting a network built from the same seed gives, also for the second and third network of a shape."""
+    import keras
+
+    rng = np.random.default_rng(1)
+    X, y = rng.standard_normal((96, 12)).astype(np.float32), rng.integers(0, 8, 96)
+    config = model_config(width=16, blocks=1)
+    for seed in (5, 6, 7):
+        model, history = network.train_network(X, y, X[:24], y[:24], config, 4, 16, 3, 2, seed=seed, verbose=0)
+        keras.utils.set_random_seed(seed)
+        alone = network.build_model(12, 8, config)
+        fitted = alone.fit(X, keras.utils.to_categorical(y, 8), validation_data=(X[:24], keras.utils.to_categorical(
+            y[:24], 8)), epochs=4, batch_size=16, shuffle=True, verbose=0, callbacks=[
+            keras.callbacks.EarlyStopping(monitor="val_loss", patience=3, restore_best_weights=True),
+            keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=2, min_lr=1e-5)])
+        assert history["loss"] == [float(v) for v in fitted.history["loss"]]
+        np.testing.assert_array_equal(model.predict(X, verbose=0), alone.predict(X, verbose=0))
+    assert network._trainer.cache_info().hits >= 2
+
+
 def test_average_models_averages_the_members():
     members = [network.build_model(6, 8, model_config(width=8, blocks=1)) for _ in range(3)]
     ensemble = network.average_models(members)

@@ -21,7 +21,8 @@ SIGNATURE_TOLERANCE = 1e-3  # relative noise of 1e-5 moves a projection 2e-5; on
 MINI_SPLITS = {'test': {'manifest': 'f4aa63634daadd51', 'n': 30, 'y': 'c8869b82210cd345'},
                'train': {'manifest': '3a81e90432abb909', 'n': 62, 'y': '882738610cd58ff1'},
                'val': {'manifest': '598bfda292e3408d', 'n': 30, 'y': 'c8869b82210cd345'}}
-# signatures of the feature vectors (version 6: steady noise subtracted, peak heights bounded; the version 5
+# signatures of the feature vectors (version 6: steady noise subtracted, peak heights bounded; 7 leaves the real
+# files as they were and moves the synthetic ones, whose upper bands are flat at the spectrum's floor; the version 5
 # signatures, re-expressed at af46296 from the hashes pinned before, are in git history)
 MINI_X = {'test': [-2.00216, -0.32947, -3.11208, -1.19119, 5.12717, -1.09581, -3.99017, 2.57707, 1.11346, -1.59673,
                    3.0448, 3.75657, 0.77765, -3.28392, -0.54434, 0.66693],
@@ -33,11 +34,11 @@ MINI_FILES = {'03-01-02-01-01-02-01.wav': [2.89742, -4.21575, 0.57857, -4.11576,
                                            -4.3879, 0.0812, -1.24569, 1.58298, 1.60822, -0.74688, 1.95941, -1.41955],
               '03-01-05-02-01-01-08.wav': [0.97844, -4.16033, -0.07214, 0.21252, 3.91884, -0.09165, 2.87458, 1.23641,
                                            -6.31583, -0.28303, -5.50903, 1.87347, 1.78874, -3.64801, 2.2083, -1.59515]}
-SYNTHETIC_ROWS = [-2.56378, -4.35839, 3.78487, -1.89751, -0.65975, 2.1713, -3.76839, 1.691, -3.36323, 2.14205,
-                  1.6319, -3.85727, -3.02634, -0.90584, 0.15269, 3.17778]
-SYNTHETIC_FILE = ("03-01-05-01-01-01-03.wav", [3.5037, -1.91756, -2.55702, -1.93148, -3.27609, 0.84456, 2.69888,
-                                              -3.3082, -5.83729, -0.51839, 0.26969, -0.20824, 1.97304, -3.50545,
-                                              -1.3151, -0.76199])
+SYNTHETIC_ROWS = [-2.52392, -4.40155, 3.7557, -1.92516, -0.66577, 2.06014, -3.84491, 1.65762, -3.31755, 2.11788,
+                  1.66252, -3.75796, -2.98222, -0.84899, 0.22185, 3.26933]  # version 7: flat bands' modulation
+SYNTHETIC_FILE = ("03-01-05-01-01-01-03.wav", [3.50235, -1.88231, -2.53958, -1.838, -3.32113, 0.91968, 2.72125,
+                                              -3.34365, -5.87803, -0.6278, 0.21557, -0.22626, 1.94734, -3.55183,
+                                              -1.26551, -0.77377])
 TRAINED = {'accuracy': 0.2,  # augmentation version 3 (phone line, babble of other recordings), features 6; was 0.3
            'balanced_accuracy': 0.21875,
            'class_prior': 'dc7caa20146c951a',
