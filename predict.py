@@ -3,6 +3,7 @@
     python predict.py my_voice.wav                       # one file
     python predict.py recordings/ other.flac             # folders are searched recursively
     python predict.py talk.wav --segment 4               # a long recording, in 4 s windows
+    python predict.py talk.wav --segment 3 --plot talk.png   # ...and a picture of its emotions over time
     python predict.py recordings/ --json > out.json      # machine-readable; logs go to stderr
     python predict.py --manifest theirs.csv --out-dir eval/   # labelled files from elsewhere: metrics.json, plot
 
@@ -59,6 +60,9 @@ def parse_args(argv=None):
                         help="labelled files to predict and score: a CSV with the columns path and emotion (README)")
     parser.add_argument("--out-dir", type=Path, metavar="DIR",
                         help="with --manifest: write DIR/metrics.json and DIR/confusion_matrix.png")
+    parser.add_argument("--plot", type=Path, metavar="PNG",
+                        help="with --segment: draw each file's emotions over time into PNG (1600x600); with "
+                             "several files one PNG each, named PNG's name-<file name>.png")
     parser.add_argument("--json", action="store_true", help="JSON list on stdout instead of a table")
     parser.add_argument("--verbose", action="store_true", help="keep TensorFlow's own log messages")
     return cli.parse(parser, argv)
@@ -110,6 +114,21 @@ def write_evaluation(out_dir: Path, figures: dict, results: list[dict]) -> None:
                                                                   f"{figures['n_scored']} files", figures["labels"])})
 
 
+def plot_paths(plot: Path, files: list[Path]) -> list[Path]:
+    """Where --plot PNG draws each of files: PNG itself for one file, else PNG's name-<file name>.png, each
+    name once (a number added where two files share a name)."""
+    if len(files) == 1:
+        return [plot]
+    paths, taken = [], set()
+    for file in files:
+        name, number = f"{plot.stem}-{file.stem}", 1
+        while (candidate := plot.with_name(f"{name}{'' if number == 1 else f'-{number}'}{plot.suffix}")) in taken:
+            number += 1
+        taken.add(candidate)
+        paths.append(candidate)
+    return paths
+
+
 def classify(usable: list[inference.FileFeatures], preprocessing: model_folder.Preprocessing, model_dir,
              truths: dict[Path, str] | None = None, runtime: str = RUNTIME) -> list[dict]:
     """Results per file (see inference.predictions) from the saved scaler, network and prior."""
@@ -134,6 +153,12 @@ def run(args) -> int:
         raise UserError("--out-dir holds the evaluation of --manifest; give --manifest CSV too")
     if args.out_dir:
         cli.output_folder(args.out_dir)
+    if args.plot:
+        if args.segment <= 0:
+            raise UserError("--plot draws a recording's windows over time; give --segment SECONDS too (e.g. 3)")
+        if args.plot.suffix.lower() != ".png":
+            raise UserError(f"--plot {args.plot} is not a .png name; give e.g. --plot timeline.png")
+        cli.output_folder(args.plot.parent, "--plot's folder")
     files, errors = corpus.find_audio(args.paths)
     for error in errors:
         log.error("%s", error)
@@ -159,6 +184,11 @@ def run(args) -> int:
     if usable:
         results = classify(usable, preprocessing, args.model_dir, truths, args.runtime)
         print(json.dumps(results, indent=2) if args.json else table(results))
+        if args.plot:
+            drawn = plot_paths(args.plot, [item.path for item in usable])
+            for item, result, path in zip(usable, results, drawn):
+                plots.plot_timeline(result, item.level_db, inference.LEVEL_HOP_SECONDS, preprocessing.labels, path)
+            log.info("drew %d timeline(s): %s", len(drawn), ", ".join(map(str, drawn)))
         if (line := accuracy_line(results, f"of {args.manifest}" if truths else "with RAVDESS names")) is not None:
             log.info("%s", line)
         if truths is not None:

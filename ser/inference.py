@@ -27,9 +27,12 @@ class FileFeatures:
     path: Path
     rows: np.ndarray | None = None  # (n_windows, n_views, n_features), silent windows excluded
     windows: list[dict] = dataclasses.field(default_factory=list)  # start, end, silent
+    level_db: np.ndarray | None = None  # (n_samples // LEVEL_HOP_SECONDS,) with windows: peak level per 50 ms,
+    #                                     dB re the file's loudest sample (what predict.py --plot draws under them)
     error: str | None = None
 
 
+LEVEL_HOP_SECONDS = 0.05  # the level drawn under a timeline: one point per 50 ms
 MAX_SEGMENT_OVERLAP = 0.9  # windows then move on by a tenth of their length; more only multiplies the work
 
 
@@ -52,6 +55,13 @@ def windows_of(n_samples: int, sample_rate: int, seconds: float, overlap: float)
     if starts[-1] + size < n_samples:  # the tail that the last full window missed
         starts.append(n_samples - size)
     return [(s, min(s + size, n_samples)) for s in starts]
+
+
+def level_db(signal: np.ndarray, sample_rate: int, hop_seconds: float = LEVEL_HOP_SECONDS) -> np.ndarray:
+    """(n_samples // hop,) the peak of each hop_seconds of signal (n_samples,), dB re its loudest sample."""
+    hop = max(1, int(hop_seconds * sample_rate))
+    peaks = np.abs(signal[:len(signal) // hop * hop]).reshape(-1, hop).max(axis=1)
+    return 20 * np.log10(np.maximum(peaks, 1e-10) / max(float(np.abs(signal).max()), 1e-10))
 
 
 def feature_views(signal: np.ndarray, config: FeatureConfig, tta: tuple[AugmentConfig, int] | None,
@@ -92,7 +102,7 @@ def prediction_features(path: Path, config: FeatureConfig, segment: float, overl
             windows.append(window)
         if not rows:
             raise AudioError("silent (no window holds speech)")
-        return FileFeatures(path, np.stack(rows), windows)
+        return FileFeatures(path, np.stack(rows), windows, level_db(signal, config.sample_rate))
     except AudioError as err:
         return FileFeatures(path, error=str(err).removeprefix(f"{path}: "))
 
@@ -131,7 +141,8 @@ def predictions(features: list[FileFeatures], probabilities: np.ndarray, labels:
                 segment = dict(window)
                 if not window["silent"]:
                     p = next(speech)
-                    segment.update(emotion=labels[int(p.argmax())], confidence=float(p.max()))
+                    segment.update(emotion=labels[int(p.argmax())], confidence=float(p.max()),
+                                   probabilities={label: float(q) for label, q in zip(labels, p)})
                 result["segments"].append(segment)
         results.append(result)
     return results

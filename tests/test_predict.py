@@ -4,11 +4,13 @@ import json
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 import soundfile as sf
 
+import predict
 from conftest import ROOT, assert_one_line_error, interrupt_when, loky_workers, rewrite_folder, speech_like, write_wav
 from ser import audio, augment, corpus, inference, model_folder
 
@@ -99,6 +101,43 @@ def test_segments_of_a_long_recording(trained_mini, clips):
     assert code == 0 and "silence" in out and out.count(" s  ") == len(segments)
 
 
+def test_plot_draws_each_file_s_timeline_with_its_silent_windows_grey(trained_mini, clips, tmp_path):
+    from PIL import Image
+
+    from ser import plots
+
+    code, out, err = run(clips["long"], "--segment", "2", "--plot", tmp_path / "talk.png", "--json",
+                         model_dir=trained_mini)
+    assert code == 0, err
+    [result] = json.loads(out)
+    image = np.asarray(Image.open(tmp_path / "talk.png").convert("RGB"), dtype=float) / 255
+    assert image.shape[:2] == (600, 1600)
+    # the same layout, drawn again here, tells where each window is in the picture
+    level = inference.level_db(audio.load_audio(clips["long"], 16000), 16000)
+    top = plots.timeline_figure(result, level, inference.LEVEL_HOP_SECONDS, corpus.LABELS).axes[0]
+    segments = result["segments"]
+    silent = [s for s in segments if s["silent"]]
+    assert silent and len(silent) < len(segments)  # the silence after the joined clips
+    for segment, following in zip(segments, segments[1:]):
+        column, row = top.transData.transform(((segment["start"] + following["start"]) / 2, 0.5))
+        colour = image[int(round(600 - row)), int(round(column))]
+        assert np.allclose(colour, plots.SILENT_GREY, atol=0.02) == segment["silent"], segment
+    assert all(sum(s["probabilities"].values()) == pytest.approx(1, abs=1e-5) for s in segments if not s["silent"])
+    code, _, err = run(clips["long"], clips["original"], "--segment", "2", "--plot", tmp_path / "many" / "t.png",
+                       model_dir=trained_mini)
+    assert code == 0, err
+    assert sorted(p.name for p in (tmp_path / "many").iterdir()) == sorted(
+        ["t-long.png", f"t-{clips['original'].stem}.png"])
+
+
+@pytest.mark.parametrize("files,expected", [
+    (["a/talk.wav"], ["out/tl.png"]),
+    (["a/talk.wav", "b/call.flac"], ["out/tl-talk.png", "out/tl-call.png"]),
+    (["a/talk.wav", "b/talk.wav"], ["out/tl-talk.png", "out/tl-talk-2.png"])])
+def test_plot_paths_name_one_png_per_file(files, expected):
+    assert predict.plot_paths(Path("out/tl.png"), [Path(f) for f in files]) == [Path(e) for e in expected]
+
+
 def test_bad_files_are_named_and_the_rest_still_predicted(trained_mini, clips):
     code, out, err = run(clips["silent"].parent, model_dir=trained_mini)
     assert code == 1
@@ -143,7 +182,9 @@ def test_predict_starts_without_training_libraries():
     (["--segment", "inf"], ["segment inf must be a number of seconds"]),
     (["--segment", "0.1"], ["segment 0.1 s is shorter than the 0.25 s", "--segment 0.25 or more"]),
     (["--segment", "4", "--segment-overlap", "1.0"], ["segment_overlap 1.0 must be 0 to 0.9"]),
-    (["--jobs", "0"], ["jobs 0: use -1 for all cores"])])
+    (["--jobs", "0"], ["jobs 0: use -1 for all cores"]),
+    (["--plot", "t.png"], ["--plot draws a recording's windows over time", "--segment"]),
+    (["--segment", "3", "--plot", "t.jpg"], ["--plot t.jpg is not a .png name"])])
 def test_flags_that_cannot_work_are_one_line_before_any_work(trained_mini, clips, argv, words):
     code, out, err = run(clips["original"], *argv, model_dir=trained_mini)
     assert code == 2 and out == ""
