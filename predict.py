@@ -5,6 +5,8 @@
     python predict.py talk.wav --segment 4               # a long recording, in 4 s windows
     python predict.py talk.wav --segment 3 --plot talk.png   # ...and a picture of its emotions over time
     python predict.py recordings/ --json > out.json      # machine-readable; logs go to stderr
+    arecord -q -f S16_LE -r 16000 -c 1 | python predict.py --stream -   # live: a line per 3 s window
+    ffmpeg -i talk.mp4 -f s16le -ac 1 -ar 16000 - | python predict.py --stream - --json
     python predict.py --manifest theirs.csv --out-dir eval/   # labelled files from elsewhere: metrics.json, plot
 
 Any sample rate, bit depth, mono or stereo; WAV, FLAC, OGG and MP3 (what libsndfile decodes).
@@ -34,7 +36,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ser import audio, cli, corpus, inference, manifest, metrics, model_folder, network, parallel, plots
+from ser import (audio, cli, corpus, features, inference, manifest, metrics, model_folder, network, parallel, plots,
+                 stream)
 from ser.atomic import bytes_saver, write_folder
 from ser.errors import UserError
 
@@ -46,6 +49,8 @@ SEGMENT_OVERLAP = 0.5  # fraction of a window shared with the next one
 JOBS = -1  # worker processes for feature extraction; -1 = all cores
 MIN_FILES_FOR_WORKERS = 8  # fewer files than this are done in this process (no worker start-up)
 TEST_TIME_AUGMENT = True  # average over the augmented copies the model was evaluated with (if it was)
+STREAM_SEGMENT = 3.0  # with --stream: seconds per window when --segment is not given
+RATE = 16000  # with --stream: sample rate (Hz) of raw 16-bit mono PCM on the input (a WAV stream's header gives its own)
 RUNTIME = "numpy"  # numpy: model.npz, the same weights without importing TensorFlow (seconds faster to start);
 #                    keras: model.keras, the model of record (the two agree to 1e-5)
 # ----------------------------------------------------------------------------------------------
@@ -60,6 +65,9 @@ def parse_args(argv=None):
                         help="labelled files to predict and score: a CSV with the columns path and emotion (README)")
     parser.add_argument("--out-dir", type=Path, metavar="DIR",
                         help="with --manifest: write DIR/metrics.json and DIR/confusion_matrix.png")
+    parser.add_argument("--stream", metavar="SOURCE",
+                        help="read audio as it arrives from SOURCE (- for standard input, or a named pipe): raw "
+                             "16-bit little-endian mono PCM at --rate Hz, or a WAV stream; one line per window")
     parser.add_argument("--plot", type=Path, metavar="PNG",
                         help="with --segment: draw each file's emotions over time into PNG (1600x600); with "
                              "several files one PNG each, named PNG's name-<file name>.png")
@@ -79,10 +87,14 @@ def table(results: list[dict]) -> str:
         if "true_emotion" in r:
             line += f"   true {r['true_emotion']}" + ("" if r["true_emotion"] == r["emotion"] else "  (wrong)")
         lines.append(line)
-        for s in r.get("segments", []):
-            what = "silence" if s["silent"] else f"{s['emotion']:<9} {s['confidence']:5.1%}"
-            lines.append(f"    {s['start']:7.2f}-{s['end']:7.2f} s  {what}")
+        lines += [f"    {window_line(s)}" for s in r.get("segments", [])]
     return "\n".join(lines)
+
+
+def window_line(window: dict) -> str:
+    """A window's result as text: '  12.00-  15.00 s  angry     71.0%' (or 'silence')."""
+    what = "silence" if window["silent"] else f"{window['emotion']:<9} {window['confidence']:5.1%}"
+    return f"{window['start']:7.2f}-{window['end']:7.2f} s  {what}"
 
 
 def accuracy_line(results: list[dict], source: str = "with RAVDESS names") -> str | None:
@@ -129,22 +141,64 @@ def plot_paths(plot: Path, files: list[Path]) -> list[Path]:
     return paths
 
 
-def classify(usable: list[inference.FileFeatures], preprocessing: model_folder.Preprocessing, model_dir,
-             truths: dict[Path, str] | None = None, runtime: str = RUNTIME) -> list[dict]:
-    """Results per file (see inference.predictions) from the saved scaler, network and prior."""
-    model = model_folder.load_network(model_dir, len(preprocessing.mean), len(preprocessing.labels), runtime)
-    views = np.concatenate([item.rows for item in usable]).transpose(1, 0, 2)  # (views, windows, features)
+def probabilities_of(model, views: np.ndarray, preprocessing: model_folder.Preprocessing, model_dir) -> np.ndarray:
+    """(n, n_labels) probabilities of views (n_views, n, n_features) from the saved scaler, network and prior."""
     probabilities = network.predict_views(model, network.apply_scaler(views, preprocessing.mean, preprocessing.scale),
                                           preprocessing.class_prior)
     if not np.isfinite(probabilities).all():
         raise model_folder.ModelDirError(f"{model_dir}'s network gives NaN or infinite probabilities (its weights "
                                          f"are broken: trained on bad values?); {model_folder.remake_hint(model_dir)}")
-    return inference.predictions(usable, probabilities, preprocessing.labels, truths)
+    return probabilities
+
+
+def classify(usable: list[inference.FileFeatures], preprocessing: model_folder.Preprocessing, model_dir,
+             truths: dict[Path, str] | None = None, runtime: str = RUNTIME) -> list[dict]:
+    """Results per file (see inference.predictions)."""
+    model = model_folder.load_network(model_dir, len(preprocessing.mean), len(preprocessing.labels), runtime)
+    views = np.concatenate([item.rows for item in usable]).transpose(1, 0, 2)  # (views, windows, features)
+    return inference.predictions(usable, probabilities_of(model, views, preprocessing, model_dir),
+                                 preprocessing.labels, truths)
+
+
+def run_stream(args, preprocessing: model_folder.Preprocessing) -> int:
+    """Classify the windows of the audio arriving on args.stream, printing each as soon as it is complete."""
+    config, labels = preprocessing.feature_config, preprocessing.labels
+    seconds = args.segment or args.stream_segment
+    inference.check_segment(seconds, args.segment_overlap, config.min_speech_seconds)
+    if args.paths or args.manifest or args.plot:
+        raise UserError("--stream reads one stream; give files, --manifest or --plot in a run without it")
+    model = model_folder.load_network(args.model_dir, len(preprocessing.mean), len(labels), args.runtime)
+    tta = preprocessing.test_time_augment if args.test_time_augment else None
+    size, hop = inference.window_size_hop(config.sample_rate, seconds, args.segment_overlap)
+    # the imports and compiled kernels the first window needs, loaded while its audio arrives, not after
+    inference.feature_views(features.probe_signal(config), config, tta, "warm-up")
+    try:
+        source = sys.stdin.buffer if args.stream == "-" else open(args.stream, "rb")  # noqa: SIM115 (closed below)
+    except OSError as err:
+        raise UserError(f"cannot read --stream {args.stream} ({err.strerror}); give - for standard input") from None
+    windows, peak_so_far = 0, 0.0
+    try:
+        for start, piece in stream.stream_windows(stream.samples_of(source, args.rate, config.sample_rate), size, hop):
+            peak_so_far = max(peak_so_far, float(np.abs(piece).max()))
+            window, views = inference.window_views(piece, start, peak_so_far, config, tta)
+            if views is not None:
+                p = probabilities_of(model, views[:, None, :], preprocessing, args.model_dir)[0]
+                window.update(emotion=labels[int(p.argmax())], confidence=float(p.max()),
+                              probabilities={label: float(q) for label, q in zip(labels, p)})
+            print(json.dumps(window) if args.json else window_line(window), flush=True)
+            windows += 1
+    finally:
+        log.info("streamed %d windows of %g s", windows, seconds)
+        if source is not sys.stdin.buffer:
+            source.close()
+    return 0
 
 
 def run(args) -> int:
     """Predict every file named; the exit code (see the module docstring)."""
     preprocessing = model_folder.load_preprocessing(args.model_dir)
+    if args.stream:
+        return run_stream(args, preprocessing)
     inference.check_segment(args.segment, args.segment_overlap, preprocessing.feature_config.min_speech_seconds)
     workers = parallel.worker_count(args.jobs)
     if not args.paths and not args.manifest:

@@ -11,8 +11,9 @@
     network        the scaler, the residual Dense network, the ensemble, the class prior
     training       the training recipe: ensemble on rotating validation actors, evaluation, folds
     metrics        test figures, reports, cross-validation summaries
-    plots          confusion matrix and training curves
+    plots          confusion matrix, training curves, a recording's emotions over time
     inference      features of files and windows for prediction, results per file
+    stream         audio arriving on a pipe (raw PCM or WAV) cut into the windows of --segment
     prepared_data  the prepared-data folder (arrays, manifest, meta.json): writer and reader
     model_folder   the model folder (model.keras, preprocessing.json): writer and reader
     atomic         writing a file whole or not at all, and a folder of outputs as a whole

@@ -430,12 +430,17 @@ def extract_features(signal: np.ndarray, sr: int, config: FeatureConfig) -> np.n
     return vector
 
 
-def feature_names(config: FeatureConfig) -> list[str]:
-    """Name of each entry of extract_features' output, read off a synthetic voiced signal."""
+def probe_signal(config: FeatureConfig) -> np.ndarray:
+    """A synthetic voiced 1.5 s (n_samples,) at config.sample_rate: every feature is defined on it."""
     t = np.arange(int(1.5 * config.sample_rate)) / config.sample_rate
     probe = np.sin(2 * np.pi * 150 * t) * np.hanning(t.size) + 0.001 * np.cos(2 * np.pi * 3000 * t)
+    return probe.astype(np.float32)
+
+
+def feature_names(config: FeatureConfig) -> list[str]:
+    """Name of each entry of extract_features' output, read off probe_signal."""
     return [f"{name}{i}" if len(values) > 1 else name
-            for name, values in _feature_blocks(probe.astype(np.float32), config.sample_rate, config)
+            for name, values in _feature_blocks(probe_signal(config), config.sample_rate, config)
             for i in range(len(values))]
 
 

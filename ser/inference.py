@@ -47,10 +47,15 @@ def check_segment(seconds: float, overlap: float, min_speech_seconds: float) -> 
             f"segment_overlap {overlap} must be 0 to {MAX_SEGMENT_OVERLAP} (--segment-overlap)")
 
 
+def window_size_hop(sample_rate: int, seconds: float, overlap: float) -> tuple[int, int]:
+    """(samples per window, samples between window starts) of windows of `seconds` sharing `overlap`."""
+    size = max(1, int(seconds * sample_rate))
+    return size, max(1, int(size * (1 - overlap)))
+
+
 def windows_of(n_samples: int, sample_rate: int, seconds: float, overlap: float) -> list[tuple[int, int]]:
     """(start, end) sample ranges of windows of `seconds`, hop seconds*(1-overlap), covering the signal."""
-    size = max(1, int(seconds * sample_rate))
-    hop = max(1, int(size * (1 - overlap)))
+    size, hop = window_size_hop(sample_rate, seconds, overlap)
     starts = list(range(0, max(n_samples - size, 0) + 1, hop))
     if starts[-1] + size < n_samples:  # the tail that the last full window missed
         starts.append(n_samples - size)
@@ -75,31 +80,44 @@ def feature_views(signal: np.ndarray, config: FeatureConfig, tta: tuple[AugmentC
     return np.concatenate([features, copies])
 
 
+def window_views(piece: np.ndarray, start: int, peak_so_far: float, config: FeatureConfig,
+                 tta: tuple[AugmentConfig, int] | None, sole: bool = False) -> tuple[dict, np.ndarray | None]:
+    """(window, views (n_views, n_features) or None if silent) of the window piece (n_samples,) that starts
+    start samples into its recording. Silent: more than speech_top_db below the loudest sample heard up to its
+    end (peak_so_far), or no usable sound in it; the same decision for a file and for a stream of it, whose
+    later samples are not known yet. A window's test-time copies are seeded by its start alone, so that the
+    two also agree there. sole: the recording is this one window: its own AudioError (e.g. too short) is raised."""
+    relative_db = 20 * np.log10(max(float(np.abs(piece).max()), 1e-12) / max(peak_so_far, 1e-12))
+    window = {"start": round(start / config.sample_rate, 3), "end": round((start + len(piece)) / config.sample_rate, 3),
+              "silent": bool(relative_db < -config.speech_top_db)}
+    if window["silent"]:
+        return window, None
+    try:
+        return window, feature_views(piece, config, tta, f"window@{start}")
+    except AudioError:
+        if sole:
+            raise
+        window["silent"] = True
+        return window, None
+
+
 def prediction_features(path: Path, config: FeatureConfig, segment: float, overlap: float,
                         tta: tuple[AugmentConfig, int] | None = None) -> FileFeatures:
     """Features of a file for prediction: the whole file (segment 0) or windows of segment seconds
-    sharing the fraction overlap; silent windows are marked and left out. Errors come back in
-    .error instead of being raised."""
+    sharing the fraction overlap (window_views); silent windows are marked and left out. Errors come
+    back in .error instead of being raised."""
     try:
         signal = load_audio(path, config.sample_rate)
         if segment <= 0:
             return FileFeatures(path, feature_views(signal, config, tta, path.name)[None])
-        file_peak = float(np.abs(signal).max())
-        rows, windows = [], []
+        rows, windows, peak_so_far = [], [], 0.0
         spans = windows_of(len(signal), config.sample_rate, segment, overlap)
-        for start, end in spans:
-            piece = signal[start:end]
-            relative_db = 20 * np.log10(max(float(np.abs(piece).max()), 1e-12) / max(file_peak, 1e-12))
-            window = {"start": round(start / config.sample_rate, 3), "end": round(end / config.sample_rate, 3),
-                      "silent": bool(relative_db < -config.speech_top_db)}
-            if not window["silent"]:
-                try:
-                    rows.append(feature_views(piece, config, tta, f"{path.name}@{start}"))
-                except AudioError:
-                    if len(spans) == 1:  # the file is one window: its own reason (e.g. too short), not "silent"
-                        raise
-                    window["silent"] = True
+        for start, end in spans:  # the windows cover the signal from its start: their peaks make the running one
+            peak_so_far = max(peak_so_far, float(np.abs(signal[start:end]).max()))
+            window, views = window_views(signal[start:end], start, peak_so_far, config, tta, sole=len(spans) == 1)
             windows.append(window)
+            if views is not None:
+                rows.append(views)
         if not rows:
             raise AudioError("silent (no window holds speech)")
         return FileFeatures(path, np.stack(rows), windows, level_db(signal, config.sample_rate))

@@ -1,9 +1,14 @@
 """predict.py on a model trained on the mini subset: output formats, robustness, bad input, start-up."""
 
+import io
 import json
+import queue
 import shutil
+import struct
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -128,6 +133,87 @@ def test_plot_draws_each_file_s_timeline_with_its_silent_windows_grey(trained_mi
     assert code == 0, err
     assert sorted(p.name for p in (tmp_path / "many").iterdir()) == sorted(
         ["t-long.png", f"t-{clips['original'].stem}.png"])
+
+
+def stream_run(*argv, model_dir, data: bytes = b""):
+    """predict.py --stream - fed data on standard input: (exit code, stdout, stderr)."""
+    done = subprocess.run([sys.executable, str(ROOT / "predict.py"), "--stream", "-", *map(str, argv), "--model-dir",
+                           str(model_dir)], input=data, capture_output=True, cwd=ROOT, timeout=300)
+    return done.returncode, done.stdout.decode(), done.stderr.decode()
+
+
+def pcm_of(path) -> bytes:
+    """The raw 16-bit little-endian mono PCM of a 16 kHz file, as `ffmpeg -f s16le -ac 1 -ar 16000 -` sends it."""
+    samples, rate = sf.read(path, dtype="int16")
+    assert rate == 16000 and samples.ndim == 1
+    return samples.astype("<i2").tobytes()
+
+
+def same_windows(streamed: list[dict], segments: list[dict]) -> None:
+    assert [(w["start"], w["end"], w["silent"], w.get("emotion")) for w in streamed] == [
+        (s["start"], s["end"], s["silent"], s.get("emotion")) for s in segments]
+    for w, s in zip(streamed, segments):
+        if not s["silent"]:
+            assert w["probabilities"] == pytest.approx(s["probabilities"], abs=1e-6)
+
+
+def test_a_stream_of_a_file_gives_its_segment_results_raw_or_wav(trained_mini, clips):
+    code, out, err = run(clips["long"], "--segment", "4", "--json", model_dir=trained_mini)
+    assert code == 0, err
+    segments = json.loads(out)[0]["segments"]
+    assert any(s["silent"] for s in segments) and not all(s["silent"] for s in segments)
+    raw = pcm_of(clips["long"])
+    code, out, err = stream_run("--segment", "4", "--json", model_dir=trained_mini, data=raw)
+    assert code == 0, err
+    same_windows([json.loads(line) for line in out.splitlines()], segments)
+    wav = io.BytesIO()
+    sf.write(wav, np.frombuffer(raw, "<i2"), 16000, format="WAV", subtype="PCM_16")
+    code, out, err = stream_run("--segment", "4", "--rate", "8000", model_dir=trained_mini, data=wav.getvalue())
+    assert code == 0, err  # the header's 16000 Hz, not --rate's, and text lines
+    assert out.splitlines() == [predict.window_line(s) for s in segments]
+
+
+def test_a_window_s_line_comes_as_soon_as_it_is_complete_not_at_the_end(trained_mini, clips):
+    raw = pcm_of(clips["long"])
+    process = subprocess.Popen([sys.executable, str(ROOT / "predict.py"), "--stream", "-", "--segment", "2", "--json",
+                                "--model-dir", str(trained_mini)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, cwd=ROOT)
+    lines: queue.Queue = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(line) for line in process.stdout], daemon=True).start()
+    first_part = 5 * 16000 * 2  # 5 s: two 2 s windows complete (the clips start at once)
+    for start in range(0, first_part, 8000):  # written slowly, 0.25 s of audio at a time
+        process.stdin.write(raw[start:start + 8000])
+        process.stdin.flush()
+        time.sleep(0.05)
+    first = json.loads(lines.get(timeout=120))  # arrives while the input is still open
+    assert first["start"] == 0.0 and first["end"] == 2.0
+    process.stdin.write(raw[first_part:])
+    process.stdin.close()
+    assert process.wait(timeout=300) == 0, process.stderr.read().decode()
+    rest = []
+    while not lines.empty():
+        rest.append(json.loads(lines.get()))
+    code, out, err = run(clips["long"], "--segment", "2", "--json", model_dir=trained_mini)
+    same_windows([first] + rest, json.loads(out)[0]["segments"])
+
+
+@pytest.mark.parametrize("data,words", [
+    (b"RIFF\x10\x00\x00\x00WAVEjunk", ["ended inside its WAV header"]),
+    (b"RIFF\x10\x00\x00\x00AVI LIST", ["starts with RIFF but is not a WAVE file"]),
+    (b"RIFF\x24\x00\x00\x00WAVEfmt \x10\x00\x00\x00" + struct.pack("<HHIIHH", 3, 1, 16000, 64000, 4, 32)
+     + b"data\x00\x00\x00\x00", ["format 3, 32-bit", "only 16-bit PCM"])])
+def test_a_broken_stream_header_is_one_line(trained_mini, data, words):
+    code, out, err = stream_run(model_dir=trained_mini, data=data)
+    assert code == 2 and out == ""
+    assert_one_line_error(err, *words)
+
+
+def test_a_stream_cut_inside_a_sample_keeps_the_lines_already_printed(trained_mini, clips):
+    raw = pcm_of(clips["long"])[:7 * 16000 * 2]
+    code, out, err = stream_run("--segment", "2", model_dir=trained_mini, data=raw + b"\x01")
+    assert code == 2
+    assert len(out.splitlines()) == 6  # windows 0-2 ... 5-7 s, all printed before the error
+    assert_one_line_error(err, "ended 1 byte(s) into a 2-byte sample frame")
 
 
 @pytest.mark.parametrize("files,expected", [
