@@ -29,6 +29,7 @@ Exit codes: 0 all files predicted; 1 some files could not be read (each named on
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import sys
@@ -47,7 +48,7 @@ MODEL_DIR = "results"  # what model_training.py wrote
 SEGMENT = 0.0  # seconds per window for long recordings; 0 = the whole file at once
 SEGMENT_OVERLAP = 0.5  # fraction of a window shared with the next one
 JOBS = -1  # worker processes for feature extraction; -1 = all cores
-MIN_FILES_FOR_WORKERS = 8  # fewer files than this are done in this process (no worker start-up)
+MIN_FILES_FOR_WORKERS = 8  # fewer files (with --segment: windows of a file) than this are done in this process
 TEST_TIME_AUGMENT = True  # average over the augmented copies the model was evaluated with (if it was)
 STREAM_SEGMENT = 3.0  # with --stream: seconds per window when --segment is not given
 RATE = 16000  # with --stream: sample rate (Hz) of raw 16-bit mono PCM on the input (a WAV stream's header gives its own)
@@ -160,6 +161,16 @@ def classify(usable: list[inference.FileFeatures], preprocessing: model_folder.P
                                  preprocessing.labels, truths)
 
 
+def window_features(path: Path, preprocessing: model_folder.Preprocessing, args, tta, workers: int):
+    """inference.segment_features of one file, its windows spread over the workers (a progress bar over them)
+    when it has at least MIN_FILES_FOR_WORKERS: an hour-long recording is read in blocks and uses every core."""
+    config = preprocessing.feature_config
+    count = inference.window_count(path, config.sample_rate, args.segment, args.segment_overlap)
+    jobs = workers if (count or 0) >= args.min_files_for_workers else 1
+    mapper = functools.partial(parallel.imap_with_progress, jobs=jobs, total=count, desc=path.name, unit="window")
+    return inference.segment_features(path, config, args.segment, args.segment_overlap, tta, mapper)
+
+
 def run_stream(args, preprocessing: model_folder.Preprocessing) -> int:
     """Classify the windows of the audio arriving on args.stream, printing each as soon as it is complete."""
     config, labels = preprocessing.feature_config, preprocessing.labels
@@ -180,7 +191,7 @@ def run_stream(args, preprocessing: model_folder.Preprocessing) -> int:
     try:
         for start, piece in stream.stream_windows(stream.samples_of(source, args.rate, config.sample_rate), size, hop):
             peak_so_far = max(peak_so_far, float(np.abs(piece).max()))
-            window, views = inference.window_views(piece, start, peak_so_far, config, tta)
+            window, views, _ = inference.window_views(piece, start, peak_so_far, config, tta)
             if views is not None:
                 p = probabilities_of(model, views[:, None, :], preprocessing, args.model_dir)[0]
                 window.update(emotion=labels[int(p.argmax())], confidence=float(p.max()),
@@ -226,10 +237,13 @@ def run(args) -> int:
         raise UserError(f"no audio files ({', '.join(sorted(corpus.AUDIO_EXTENSIONS))}) in "
                         f"{' '.join(str(p) for p in args.paths) or args.manifest}")
     audio.warn_truncated(files)
-    jobs = workers if len(files) >= args.min_files_for_workers else 1
     tta = preprocessing.test_time_augment if args.test_time_augment else None
-    task = inference.FeatureTask(preprocessing.feature_config, args.segment, args.segment_overlap, tta)
-    features = parallel.map_with_progress(task, files, jobs, desc="features")
+    if args.segment > 0:
+        features = [window_features(path, preprocessing, args, tta, workers) for path in files]
+    else:
+        jobs = workers if len(files) >= args.min_files_for_workers else 1
+        task = inference.FeatureTask(preprocessing.feature_config, 0.0, args.segment_overlap, tta)
+        features = parallel.map_with_progress(task, files, jobs, desc="features")
     for item in features:
         if item.error:
             log.error("%s: %s", item.path, item.error)

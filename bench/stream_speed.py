@@ -1,10 +1,12 @@
-"""Streaming benchmark: does `predict.py --stream -` keep up with live audio on this machine?
+"""Live and long audio: does `predict.py --stream -` keep up with live audio, and how long does an hour take?
 
 Feeds a recording (several files joined, as 16 kHz raw 16-bit PCM) to `predict.py --stream -`:
   1. all at once: the real-time factor, seconds of audio classified per second once the first line is out
      (start-up, imports and model loading before it are reported apart);
   2. paced as a microphone would send it (CHUNK_SECONDS at a time, in real time): the delay from
-     the moment a window's last sample was written to the moment its line arrived (median, max).
+     the moment a window's last sample was written to the moment its line arrived (median, max);
+  3. a LONG_MINUTES recording (the files joined, written as a 16 kHz WAV) with `predict.py FILE --segment
+     4`: the wall time and the peak memory of the process (with and without test-time augmentation).
 Nothing here is a timed test; the figures go to the README.
 
     python bench/stream_speed.py --model-dir results --audio ../ravdess/Audio_Speech_Actors_01-24/Actor_01
@@ -31,6 +33,7 @@ from ser import audio, corpus  # noqa: E402
 SECONDS = 60.0  # of audio fed, the files joined (and repeated if shorter)
 CHUNK_SECONDS = 0.1  # paced feed: written this much at a time
 RATE = 16000
+LONG_MINUTES = 60.0  # length of the long recording of row 3; 0: skip it
 
 
 def stream_command(model_dir: Path, extra: list[str]) -> list[str]:
@@ -84,11 +87,22 @@ def delays(start: float, arrivals: list[tuple[float, dict]]) -> list[float]:
             for arrived, window in arrivals]
 
 
+def long_file(command_start: list[str], path: Path) -> tuple[float, float]:
+    """(wall seconds, peak memory MB) of predict.py on path with the given flags, a fresh process."""
+    import resource
+
+    start = time.perf_counter()
+    subprocess.run([*command_start, str(path)], capture_output=True, check=True, cwd=ROOT)
+    wall = time.perf_counter() - start
+    return wall, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # the largest child so far (KB)
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--model-dir", type=Path, default=ROOT / "results")
     p.add_argument("--audio", type=Path, required=True, help="a folder or file of speech to feed")
     p.add_argument("--seconds", type=float, default=SECONDS)
+    p.add_argument("--long-minutes", type=float, default=LONG_MINUTES)
     p.add_argument("--predict-args", nargs=argparse.REMAINDER, default=[], help="further predict.py flags")
     args = p.parse_args(argv)
     command = stream_command(args.model_dir, args.predict_args)
@@ -100,6 +114,20 @@ def main(argv=None) -> int:
     late = delays(*feed(command, data, paced=True))
     print(f"fed in real time: delay from a window's last sample to its line: median {statistics.median(late):.2f} s, "
           f"max after the first {max(late[1:]):.2f} s, the first {late[0]:.2f} s (start-up within it)")
+    if args.long_minutes > 0:
+        import tempfile
+
+        import soundfile as sf
+
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / "long.wav"
+            sf.write(path, np.frombuffer(recording(args.audio, 60 * args.long_minutes), "<i2"), RATE, subtype="PCM_16")
+            base = [sys.executable, str(ROOT / "predict.py"), "--segment", "4", "--json", "--model-dir",
+                    str(args.model_dir), *args.predict_args]
+            for label, extra in (("", []), (" without test-time augmentation", ["--no-test-time-augment"])):
+                wall, memory = long_file(base + extra, path)
+                print(f"a {args.long_minutes:g}-minute recording, --segment 4{label}: {wall / 60:.1f} min, "
+                      f"peak memory of the largest process so far {memory:.0f} MB")
     return 0
 
 

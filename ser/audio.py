@@ -12,6 +12,7 @@ import numpy as np
 from ser.errors import UserError
 
 MAX_CHANNEL_LAG_SECONDS = 0.002  # two microphones of one recording: at most this far apart in time
+BLOCK_SECONDS = 60.0  # long recordings are read and windowed this much at a time (audio_blocks)
 MAX_SAMPLE_PEAK = 1e6  # 120 dB over full scale: a float file this loud holds no audio in any usual scaling
 
 log = logging.getLogger("ser")
@@ -55,6 +56,22 @@ def resample(signal: np.ndarray, rate: int, target_rate: int) -> np.ndarray:
     return np.ascontiguousarray(signal, dtype=np.float32)
 
 
+def _checked(samples: np.ndarray, path: Path) -> np.ndarray:
+    """samples (n, n_channels) as read from path, unless they cannot be audio (AudioError naming the file)."""
+    peak = float(np.abs(samples).max()) if samples.size else 0.0
+    if not np.isfinite(peak):
+        raise AudioError(f"{path}: contains NaN or infinite samples")
+    if peak > MAX_SAMPLE_PEAK:
+        raise AudioError(f"{path}: samples reach {peak:.3g}, far outside -1..1 (a float file written unscaled?); "
+                         f"rescale it to -1..1")
+    return samples
+
+
+def _unreadable(path: Path, err: Exception) -> AudioError:
+    reason = str(err).split(":")[-1].strip() or type(err).__name__  # libsndfile's message is the useful part
+    return AudioError(f"{path}: unreadable ({reason})")
+
+
 def load_audio(path: Path, sample_rate: int) -> np.ndarray:
     """Mono float32 samples (n_samples,) of any WAV/FLAC/OGG/MP3 (any rate, bit depth, channels) at
     sample_rate Hz; AudioError naming the file if it cannot be read or holds no samples."""
@@ -62,18 +79,38 @@ def load_audio(path: Path, sample_rate: int) -> np.ndarray:
 
     try:
         samples, file_rate = sf.read(str(path), dtype="float32", always_2d=True)
-    except Exception as err:  # libsndfile's message is the useful part
-        reason = str(err).split(":")[-1].strip() or type(err).__name__
-        raise AudioError(f"{path}: unreadable ({reason})") from None
+    except Exception as err:
+        raise _unreadable(path, err) from None
     if samples.size == 0:
         raise AudioError(f"{path}: empty (no samples)")
-    peak = float(np.abs(samples).max())
-    if not np.isfinite(peak):
-        raise AudioError(f"{path}: contains NaN or infinite samples")
-    if peak > MAX_SAMPLE_PEAK:
-        raise AudioError(f"{path}: samples reach {peak:.3g}, far outside -1..1 (a float file written unscaled?); "
-                         f"rescale it to -1..1")
-    return resample(downmix(samples, file_rate), file_rate, sample_rate)
+    return resample(downmix(_checked(samples, path), file_rate), file_rate, sample_rate)
+
+
+def audio_blocks(path: Path, sample_rate: int, block_seconds: float = BLOCK_SECONDS):
+    """load_audio of path in blocks of about block_seconds (float32 (n,) each, at sample_rate Hz), read as
+    they are needed: the memory of a long recording does not grow with its length. Resampled in a stream
+    (soxr HQ: the samples of the one-shot resampler), so the blocks join into load_audio's samples; the
+    channels of a stereo file are aligned block by block (the same as load_audio's for a file of one block)."""
+    import soundfile as sf
+    import soxr
+
+    try:
+        info = sf.info(str(path))
+        blocks = sf.blocks(str(path), blocksize=max(1, int(block_seconds * info.samplerate)), dtype="float32",
+                           always_2d=True)
+        resampler = (soxr.ResampleStream(info.samplerate, sample_rate, 1, dtype="float32", quality="HQ")
+                     if info.samplerate != sample_rate else None)
+        if info.frames == 0:
+            raise AudioError(f"{path}: empty (no samples)")
+        for block in blocks:
+            mono = np.ascontiguousarray(downmix(_checked(block, path), info.samplerate), dtype=np.float32)
+            yield mono if resampler is None else resampler.resample_chunk(mono)
+    except AudioError:
+        raise
+    except Exception as err:
+        raise _unreadable(path, err) from None
+    if resampler is not None:
+        yield resampler.resample_chunk(np.zeros(0, np.float32), last=True)
 
 
 def truncation(path: Path) -> str | None:

@@ -13,11 +13,12 @@ from pathlib import Path
 
 import numpy as np
 
-from ser.audio import AudioError, load_audio
+from ser.audio import AudioError, audio_blocks, load_audio
 from ser.augment import AugmentConfig, augmented_features, file_seed
 from ser.corpus import true_emotion
 from ser.errors import require
 from ser.features import FeatureConfig, extract_features
+from ser.stream import stream_windows
 
 
 @dataclasses.dataclass
@@ -64,9 +65,9 @@ def windows_of(n_samples: int, sample_rate: int, seconds: float, overlap: float)
 
 def level_db(signal: np.ndarray, sample_rate: int, hop_seconds: float = LEVEL_HOP_SECONDS) -> np.ndarray:
     """(n_samples // hop,) the peak of each hop_seconds of signal (n_samples,), dB re its loudest sample."""
-    hop = max(1, int(hop_seconds * sample_rate))
-    peaks = np.abs(signal[:len(signal) // hop * hop]).reshape(-1, hop).max(axis=1)
-    return 20 * np.log10(np.maximum(peaks, 1e-10) / max(float(np.abs(signal).max()), 1e-10))
+    meter = LevelMeter(sample_rate, hop_seconds)
+    meter.add(signal)
+    return meter.db()
 
 
 def feature_views(signal: np.ndarray, config: FeatureConfig, tta: tuple[AugmentConfig, int] | None,
@@ -81,46 +82,106 @@ def feature_views(signal: np.ndarray, config: FeatureConfig, tta: tuple[AugmentC
 
 
 def window_views(piece: np.ndarray, start: int, peak_so_far: float, config: FeatureConfig,
-                 tta: tuple[AugmentConfig, int] | None, sole: bool = False) -> tuple[dict, np.ndarray | None]:
-    """(window, views (n_views, n_features) or None if silent) of the window piece (n_samples,) that starts
-    start samples into its recording. Silent: more than speech_top_db below the loudest sample heard up to its
-    end (peak_so_far), or no usable sound in it; the same decision for a file and for a stream of it, whose
-    later samples are not known yet. A window's test-time copies are seeded by its start alone, so that the
-    two also agree there. sole: the recording is this one window: its own AudioError (e.g. too short) is raised."""
+                 tta: tuple[AugmentConfig, int] | None) -> tuple[dict, np.ndarray | None, str | None]:
+    """(window, views (n_views, n_features) or None if silent, why it holds no usable sound if that is why) of
+    the window piece (n_samples,) that starts start samples into its recording. Silent: more than
+    speech_top_db below the loudest sample heard up to its end (peak_so_far), or no usable sound in it; the
+    same decision for a file and for a stream of it, whose later samples are not known yet. A window's
+    test-time copies are seeded by its start alone, so that the two also agree there."""
     relative_db = 20 * np.log10(max(float(np.abs(piece).max()), 1e-12) / max(peak_so_far, 1e-12))
     window = {"start": round(start / config.sample_rate, 3), "end": round((start + len(piece)) / config.sample_rate, 3),
               "silent": bool(relative_db < -config.speech_top_db)}
     if window["silent"]:
-        return window, None
+        return window, None, None
     try:
-        return window, feature_views(piece, config, tta, f"window@{start}")
-    except AudioError:
-        if sole:
-            raise
+        return window, feature_views(piece, config, tta, f"window@{start}"), None
+    except AudioError as err:
         window["silent"] = True
-        return window, None
+        return window, None, str(err)
+
+
+class LevelMeter:
+    """level_db of a signal that arrives in blocks (n,): add each block (returned as it is), then db()."""
+
+    def __init__(self, sample_rate: int, hop_seconds: float = LEVEL_HOP_SECONDS):
+        self.hop, self.peaks, self.carry = max(1, int(hop_seconds * sample_rate)), [], np.zeros(0, np.float32)
+
+    def add(self, block: np.ndarray) -> np.ndarray:
+        samples = np.concatenate([self.carry, block])
+        whole = len(samples) // self.hop * self.hop
+        self.peaks.append(np.abs(samples[:whole]).reshape(-1, self.hop).max(axis=1))
+        self.carry = samples[whole:]
+        return block
+
+    def db(self) -> np.ndarray:
+        peaks = np.concatenate(self.peaks) if self.peaks else np.zeros(0, np.float32)
+        loudest = max(float(peaks.max()) if peaks.size else 0.0, float(np.abs(self.carry).max(initial=0.0)))
+        return 20 * np.log10(np.maximum(peaks, 1e-10) / max(loudest, 1e-10))
+
+
+@dataclasses.dataclass(frozen=True)
+class WindowTask:
+    """window_views of (start, samples, peak so far) with the settings fixed: picklable for worker processes."""
+
+    config: FeatureConfig
+    tta: tuple[AugmentConfig, int] | None
+
+    def __call__(self, item: tuple[int, np.ndarray, float]) -> tuple[dict, np.ndarray | None, str | None]:
+        start, piece, peak_so_far = item
+        return window_views(piece, start, peak_so_far, self.config, self.tta)
+
+
+def file_windows(path: Path, config: FeatureConfig, segment: float, overlap: float, meter: LevelMeter):
+    """(start, samples, peak so far) of each window of segment seconds sharing overlap of the file at path,
+    read in blocks (audio_blocks) and measured by meter as they go: a long recording is never whole in memory."""
+    size, hop = window_size_hop(config.sample_rate, segment, overlap)
+    peak_so_far = 0.0
+    for start, piece in stream_windows((meter.add(b) for b in audio_blocks(path, config.sample_rate)), size, hop):
+        peak_so_far = max(peak_so_far, float(np.abs(piece).max()))  # the windows cover the signal from its start
+        yield start, piece, peak_so_far
+
+
+def window_count(path: Path, sample_rate: int, segment: float, overlap: float) -> int | None:
+    """How many windows file_windows will give (for a progress bar), or None if the header does not say."""
+    import soundfile as sf
+
+    try:
+        info = sf.info(str(path))
+    except Exception:  # unreadable: file_windows names the reason
+        return None
+    return len(windows_of(max(1, int(info.frames * sample_rate / info.samplerate)), sample_rate, segment, overlap))
+
+
+def segment_features(path: Path, config: FeatureConfig, segment: float, overlap: float,
+                     tta: tuple[AugmentConfig, int] | None = None, mapper=map) -> FileFeatures:
+    """Features of the windows of a file (file_windows), each made by WindowTask through mapper(task, items)
+    (map; or parallel.imap_with_progress, over the cores); silent windows are marked and left out. Errors come
+    back in .error instead of being raised; a file that is one window gives that window's own reason."""
+    meter, rows, windows, reasons = LevelMeter(config.sample_rate), [], [], []
+    try:
+        for window, views, reason in mapper(WindowTask(config, tta), file_windows(path, config, segment, overlap,
+                                                                                  meter)):
+            windows.append(window)
+            reasons.append(reason)
+            if views is not None:
+                rows.append(views)
+        if len(windows) == 1 and reasons[0] is not None:
+            raise AudioError(reasons[0])
+        if not rows:
+            raise AudioError("silent (no window holds speech)")
+        return FileFeatures(path, np.stack(rows), windows, meter.db())
+    except AudioError as err:
+        return FileFeatures(path, error=str(err).removeprefix(f"{path}: "))
 
 
 def prediction_features(path: Path, config: FeatureConfig, segment: float, overlap: float,
                         tta: tuple[AugmentConfig, int] | None = None) -> FileFeatures:
-    """Features of a file for prediction: the whole file (segment 0) or windows of segment seconds
-    sharing the fraction overlap (window_views); silent windows are marked and left out. Errors come
-    back in .error instead of being raised."""
+    """Features of a file for prediction: the whole file (segment 0), or segment_features of its windows of
+    segment seconds sharing the fraction overlap. Errors come back in .error instead of being raised."""
+    if segment > 0:
+        return segment_features(path, config, segment, overlap, tta)
     try:
-        signal = load_audio(path, config.sample_rate)
-        if segment <= 0:
-            return FileFeatures(path, feature_views(signal, config, tta, path.name)[None])
-        rows, windows, peak_so_far = [], [], 0.0
-        spans = windows_of(len(signal), config.sample_rate, segment, overlap)
-        for start, end in spans:  # the windows cover the signal from its start: their peaks make the running one
-            peak_so_far = max(peak_so_far, float(np.abs(signal[start:end]).max()))
-            window, views = window_views(signal[start:end], start, peak_so_far, config, tta, sole=len(spans) == 1)
-            windows.append(window)
-            if views is not None:
-                rows.append(views)
-        if not rows:
-            raise AudioError("silent (no window holds speech)")
-        return FileFeatures(path, np.stack(rows), windows, level_db(signal, config.sample_rate))
+        return FileFeatures(path, feature_views(load_audio(path, config.sample_rate), config, tta, path.name)[None])
     except AudioError as err:
         return FileFeatures(path, error=str(err).removeprefix(f"{path}: "))
 

@@ -4,6 +4,7 @@ the workers of a Dask cluster (an optional install: requirements-dask.txt)."""
 from __future__ import annotations
 
 import contextlib
+import itertools
 import logging
 import os
 import signal
@@ -64,22 +65,34 @@ def map_with_progress(function, items: list, jobs: int, desc: str = "features", 
     project on their path. The first item is done here, before any worker starts: librosa's
     compiled kernels are then written to numba's cache by one process, not by several at once,
     which can mix their files and crash every later run with a segmentation fault (numba/numba#10128)."""
+    return list(imap_with_progress(function, items, jobs, len(items), desc, scheduler=scheduler))
+
+
+def imap_with_progress(function, items, jobs: int, total: int | None, desc: str = "features", unit: str = "file",
+                       scheduler: str = ""):
+    """map_with_progress as a generator over an iterable of items (total of them, for the bar): the items are
+    taken as workers are ready for them and the results yielded in order, so neither needs to fit in memory."""
     from joblib import Parallel, delayed, parallel_config
     from tqdm import tqdm
 
-    with tqdm(total=len(items), desc=desc, unit="file", disable=None) as progress:
-        results = [function(item) for item in items[:1]]
-        progress.update(len(results))
+    items = iter(items)
+    with tqdm(total=total, desc=desc, unit=unit, disable=None) as progress:
+        for first in itertools.islice(items, 1):
+            yield function(first)
+            progress.update(1)
+        following = list(itertools.islice(items, 1))
+        if not following:  # nothing left: no workers started
+            return
+        items = itertools.chain(following, items)
         with contextlib.ExitStack() as stack:
-            if scheduler and len(items) > 1:
+            if scheduler:
                 client = stack.enter_context(dask_client(scheduler))
                 stack.enter_context(parallel_config(backend="dask", client=client))
                 n_jobs = -1
             else:
                 stack.enter_context(parallel_config(backend="loky", initializer=_start_worker))
                 n_jobs = worker_count(jobs)
-            rest = Parallel(n_jobs=n_jobs, return_as="generator")(delayed(function)(item) for item in items[1:])
+            rest = Parallel(n_jobs=n_jobs, return_as="generator")(delayed(function)(item) for item in items)
             for result in rest:
-                results.append(result)
+                yield result
                 progress.update(1)
-    return results

@@ -83,3 +83,25 @@ def test_a_truncated_wav_is_named_but_still_read(tmp_path, caplog):
     audio.warn_truncated([whole, cut])
     assert [r.getMessage().split(":")[0] for r in caplog.records] == [str(cut)]
     assert len(audio.load_audio(cut, 16000)) == (20000 - 44) // 2
+
+
+@pytest.mark.parametrize("sr,channels", [(16000, 1), (44100, 1), (48000, 1), (48000, 2)])
+def test_audio_blocks_join_into_load_audio_s_samples(tmp_path, sr, channels):
+    """Read in blocks (long recordings) or whole, a file gives the same samples: the resampler streams."""
+    signal = np.concatenate([speech_like(sr=sr, seed=k) for k in range(3)])
+    path = write_wav(tmp_path / "long.wav", np.stack([signal] * channels, axis=1) if channels > 1 else signal, sr)
+    blocks = list(audio.audio_blocks(path, 16000, block_seconds=0.37))
+    assert len(blocks) > 10
+    np.testing.assert_array_equal(np.concatenate(blocks), audio.load_audio(path, 16000))
+
+
+def test_audio_blocks_name_a_file_with_bad_samples_in_a_later_block(tmp_path):
+    signal = speech_like(sr=16000)
+    signal[-100] = np.nan
+    path = write_wav(tmp_path / "late_nan.wav", signal, 16000, "FLOAT")
+    blocks = audio.audio_blocks(path, 16000, block_seconds=0.5)
+    assert next(blocks).size == 8000  # the first block is audio
+    with pytest.raises(audio.AudioError, match=re.escape(f"{path}: contains NaN")):
+        list(blocks)
+    with pytest.raises(audio.AudioError, match="unreadable"):
+        list(audio.audio_blocks(tmp_path / "missing.wav", 16000))

@@ -37,3 +37,12 @@ def test_windows_that_cannot_be_classified_are_refused_before_any_work(seconds, 
         inference.check_segment(seconds, overlap, min_speech_seconds=0.25)
     inference.check_segment(0.0, 0.5, 0.25)  # whole files
     inference.check_segment(0.25, 0.9, 0.25)
+
+
+def test_the_level_of_a_signal_in_blocks_is_its_level_whole():
+    signal = np.random.default_rng(0).standard_normal(16000 * 3).astype(np.float32) * np.linspace(0, 1, 48000)
+    meter = inference.LevelMeter(16000)
+    for start in range(0, len(signal), 777):
+        assert meter.add(signal[start:start + 777]) is not None
+    np.testing.assert_array_equal(meter.db(), inference.level_db(signal, 16000))
+    assert len(meter.db()) == 60 and meter.db().max() == 0.0
