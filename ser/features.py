@@ -415,6 +415,16 @@ def _feature_blocks(signal: np.ndarray, sr: int, config: FeatureConfig) -> list[
     return full_feature_blocks(speech, config)
 
 
+@functools.lru_cache(maxsize=1)
+def _blas_controller():
+    """threadpoolctl's view of the loaded BLAS. extract_features runs it on one thread, wherever it is called (a
+    worker, a Dask worker, the main process): OpenBLAS's sums change with its thread count on some CPUs, and the
+    same file must give the same floats everywhere."""
+    from threadpoolctl import ThreadpoolController
+
+    return ThreadpoolController()
+
+
 def extract_features(signal: np.ndarray, sr: int, config: FeatureConfig) -> np.ndarray:
     """Feature vector (n_features,) float32 of one mono signal (n_samples,) at rate sr Hz.
 
@@ -422,7 +432,8 @@ def extract_features(signal: np.ndarray, sr: int, config: FeatureConfig) -> np.n
     prediction all call it. Raises AudioError for empty, silent or too-short signals, and for a
     signal whose features come out NaN or infinite (never passed on to be trained on or classified).
     """
-    blocks = _feature_blocks(signal, sr, config)
+    with _blas_controller().limit(limits=1, user_api="blas"):
+        blocks = _feature_blocks(signal, sr, config)
     vector = np.concatenate([values for _, values in blocks]).astype(np.float32)
     if not np.isfinite(vector).all():
         bad = [name for name, values in blocks if not np.isfinite(np.asarray(values, dtype=np.float32)).all()]

@@ -75,12 +75,8 @@ def imap_with_progress(function, items, jobs: int, total: int | None, desc: str 
     from joblib import Parallel, delayed, parallel_config
     from tqdm import tqdm
 
-    from threadpoolctl import threadpool_limits
-
     items = iter(items)
-    # one BLAS thread here too, as in the workers (loky gives each its share of the cores): the same file gives
-    # the same floats wherever it is done (OpenBLAS's sums differ with its thread count on some CPUs)
-    with tqdm(total=total, desc=desc, unit=unit, disable=None) as progress, threadpool_limits(limits=1):
+    with tqdm(total=total, desc=desc, unit=unit, disable=None) as progress:
         for first in itertools.islice(items, 1):
             yield function(first)
             progress.update(1)
