@@ -242,7 +242,7 @@ def run(args) -> int:
         features = [window_features(path, preprocessing, args, tta, workers) for path in files]
     else:
         jobs = workers if len(files) >= args.min_files_for_workers else 1
-        task = inference.FeatureTask(preprocessing.feature_config, 0.0, args.segment_overlap, tta)
+        task = inference.FeatureTask(preprocessing.feature_config, tta)
         features = parallel.map_with_progress(task, files, jobs, desc="features")
     for item in features:
         if item.error:

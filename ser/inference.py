@@ -174,12 +174,10 @@ def segment_features(path: Path, config: FeatureConfig, segment: float, overlap:
         return FileFeatures(path, error=str(err).removeprefix(f"{path}: "))
 
 
-def prediction_features(path: Path, config: FeatureConfig, segment: float, overlap: float,
+def prediction_features(path: Path, config: FeatureConfig,
                         tta: tuple[AugmentConfig, int] | None = None) -> FileFeatures:
-    """Features of a file for prediction: the whole file (segment 0), or segment_features of its windows of
-    segment seconds sharing the fraction overlap. Errors come back in .error instead of being raised."""
-    if segment > 0:
-        return segment_features(path, config, segment, overlap, tta)
+    """Features of a whole file for prediction (its test-time copies with tta); windows: segment_features.
+    Errors come back in .error instead of being raised."""
     try:
         return FileFeatures(path, feature_views(load_audio(path, config.sample_rate), config, tta, path.name)[None])
     except AudioError as err:
@@ -191,12 +189,10 @@ class FeatureTask:
     """prediction_features with the settings fixed: picklable for worker processes."""
 
     config: FeatureConfig
-    segment: float
-    overlap: float
     tta: tuple[AugmentConfig, int] | None
 
     def __call__(self, path: Path) -> FileFeatures:
-        return prediction_features(path, self.config, self.segment, self.overlap, self.tta)
+        return prediction_features(path, self.config, self.tta)
 
 
 def predictions(features: list[FileFeatures], probabilities: np.ndarray, labels: tuple[str, ...],

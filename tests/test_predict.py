@@ -76,8 +76,8 @@ def test_test_time_copies_are_the_files_own_and_can_be_turned_off(trained_mini, 
     preprocessing = model_folder.load_preprocessing(trained_mini)
     settings, seed = preprocessing.test_time_augment
     config, path = preprocessing.feature_config, clips["original"]
-    with_copies = inference.prediction_features(path, config, 0.0, 0.5, (settings, seed)).rows
-    alone = inference.prediction_features(path, config, 0.0, 0.5).rows
+    with_copies = inference.prediction_features(path, config, (settings, seed)).rows
+    alone = inference.prediction_features(path, config).rows
     assert with_copies.shape == (1, 1 + settings.copies, alone.shape[-1])
     np.testing.assert_array_equal(with_copies[0, 0], alone[0, 0])
     voice_copies = augment.augmented_copies(path, config, settings, seed)[:settings.copies]  # not the degraded

@@ -22,7 +22,7 @@ def test_each_condition_gives_the_views_predict_computes(tmp_path):
     assert list(views) == list(robustness.CONDITIONS)
     from ser import inference
 
-    clean = inference.prediction_features(tmp_path / "03-01-05-01-01-01-01.wav", FEATURE_CONFIG, 0.0, 0.5, tta).rows[0]
+    clean = inference.prediction_features(tmp_path / "03-01-05-01-01-01-01.wav", FEATURE_CONFIG, tta).rows[0]
     np.testing.assert_array_equal(views["clean"], clean)  # exactly predict.py's features of the file
     for name, value in views.items():
         assert value.shape == clean.shape and np.isfinite(value).all(), name
