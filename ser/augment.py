@@ -184,11 +184,27 @@ def _features_or_original(audio: np.ndarray, signal: np.ndarray, config: Feature
         return extract_features(signal, config.sample_rate, config)
 
 
+def _distinct_features(signals: list[np.ndarray], original: np.ndarray, config: FeatureConfig) -> np.ndarray:
+    """(len(signals), n_features): _features_or_original of each signal, computed once per distinct signal.
+    A copy that no transform touched equals its source sample for sample (about 1 pass in 7 of a file's
+    copies and degraded versions at the defaults), and the same samples give the same features."""
+    done = {}
+    rows = []
+    for samples in signals:
+        key = (samples.dtype.str, hashlib.blake2b(np.ascontiguousarray(samples).tobytes(), digest_size=16).digest())
+        if key not in done:
+            done[key] = (extract_features(samples, config.sample_rate, config) if samples is original
+                         else _features_or_original(samples, original, config))
+        rows.append(done[key])
+    return np.stack(rows)
+
+
 def augmented_features(signal: np.ndarray, feature_config: FeatureConfig, augment: AugmentConfig,
-                       seed: int, degraded: bool = True, talkers: tuple = ()) -> np.ndarray:
+                       seed: int, degraded: bool = True, talkers: tuple = (), with_original: bool = False) -> np.ndarray:
     """Features (augment.copies, n_features) of the voice copies of a signal, followed, when degraded
     and augment.degrades, by those (augment.copies, n_features) of their degraded versions (whose
-    babble is made of talkers, signals at feature_config.sample_rate, if any).
+    babble is made of talkers, signals at feature_config.sample_rate, if any); with_original, the
+    signal's own features (which raises AudioError if it has no usable sound) come first.
 
     Deterministic per seed; the voice copies are drawn before (and independently of) the
     degradations, so the test-time copies (degraded=False) equal the training ones."""
@@ -199,7 +215,7 @@ def augmented_features(signal: np.ndarray, feature_config: FeatureConfig, augmen
         degrade = degrading_pipeline(augment, talkers)
         with _seeded(seed ^ 0x5EED):  # a stream of their own: skipping them leaves the voice copies as they are
             voices += [degrade(samples=v, sample_rate=feature_config.sample_rate) for v in voices]
-    return np.stack([_features_or_original(v, signal, feature_config) for v in voices])
+    return _distinct_features([signal] * with_original + voices, signal, feature_config)
 
 
 def augmented_copies(path: Path, feature_config: FeatureConfig, augment: AugmentConfig,

@@ -73,12 +73,10 @@ def level_db(signal: np.ndarray, sample_rate: int, hop_seconds: float = LEVEL_HO
 def feature_views(signal: np.ndarray, config: FeatureConfig, tta: tuple[AugmentConfig, int] | None,
                   name: str) -> np.ndarray:
     """(views, n_features): the signal's features, then those of its test-time (voice) copies."""
-    features = extract_features(signal, config.sample_rate, config)[None, :]
     if tta is None:
-        return features
+        return extract_features(signal, config.sample_rate, config)[None, :]
     augment, seed = tta
-    copies = augmented_features(signal, config, augment, file_seed(name, seed), degraded=False)
-    return np.concatenate([features, copies])
+    return augmented_features(signal, config, augment, file_seed(name, seed), degraded=False, with_original=True)
 
 
 def window_views(piece: np.ndarray, start: int, peak_so_far: float, config: FeatureConfig,

@@ -35,6 +35,26 @@ def test_test_time_copies_are_the_voice_copies_of_training(tmp_path):
     np.testing.assert_array_equal(augment.augmented_features(signal, CONFIG, none, seed=5), voice)
 
 
+def test_a_copy_no_transform_touched_is_not_computed_again(monkeypatch):
+    """Copies equal to their source (nothing applied) reuse its features: the same rows, fewer passes."""
+    signal = speech_like(seconds=2.0, sr=CONFIG.sample_rate)
+    passes = []
+    extract = augment.extract_features
+    monkeypatch.setattr(augment, "extract_features", lambda *args: passes.append(1) or extract(*args))
+    untouched = dataclasses.replace(AUGMENT_CONFIG, copies=3, probability=0.0, channel_probability=0.0,
+                                    noise_probability=0.0)
+    rows = augment.augmented_features(signal, CONFIG, untouched, seed=5, with_original=True)
+    assert rows.shape[0] == 1 + 3 and len(passes) == 1
+    np.testing.assert_array_equal(rows, np.repeat(extract(signal, CONFIG.sample_rate, CONFIG)[None], 4, axis=0))
+    passes.clear()
+    # 3 different voice copies; their degraded versions (a chance of 1e-12 each) come out as they went in
+    touched = dataclasses.replace(untouched, probability=1.0, channel_probability=1e-12, noise_probability=1e-12)
+    rows = augment.augmented_features(signal, CONFIG, touched, seed=5)
+    assert rows.shape[0] == 2 * 3 and len(passes) == 3
+    np.testing.assert_array_equal(rows[:3], rows[3:])
+    assert not np.allclose(rows[0], rows[1])
+
+
 def test_augmented_features_are_cached_per_file_and_setting(tmp_path, monkeypatch):
     path = write_wav(tmp_path / ravdess_name(3, 1), speech_like(seconds=1.0))
     config, settings = CONFIG, dataclasses.replace(AUGMENT_CONFIG, copies=1)
