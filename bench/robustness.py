@@ -90,17 +90,23 @@ def balanced_accuracy(y_true: np.ndarray, y_pred: np.ndarray) -> float:
     return float(np.mean([np.mean(y_pred[y_true == c] == c) for c in np.unique(y_true)]))
 
 
-def score_split(data, split, result: training.TrainResult, preprocessing_tta, config, seed: int,
-                babble_talkers: int = BABBLE_TALKERS, jobs: int = JOBS,
-                conditions: tuple[str, ...] = tuple(CONDITIONS)) -> dict:
-    """condition -> (balanced accuracy, rejected files) on split.test for the trained result; babble
-    from babble_talkers files of split.train (never a scored speaker)."""
+def split_views(data, split, preprocessing_tta, config, seed: int, babble_talkers: int = BABBLE_TALKERS,
+                jobs: int = JOBS, conditions: tuple[str, ...] = tuple(CONDITIONS)) -> list[dict]:
+    """condition_views of each file of split.test, in its order; babble from babble_talkers files of
+    split.train (never a scored speaker)."""
     rng = np.random.default_rng(seed)
     train_paths = [data.rows[i].path for i in split.train]
     tasks = [(data.rows[i].path, [train_paths[j] for j in rng.choice(len(train_paths), babble_talkers,
                                                                        replace=False)]) for i in split.test]
-    views = parallel.map_with_progress(_Task(config, preprocessing_tta, seed, conditions), tasks, jobs,
-                                       desc="degrade")
+    return parallel.map_with_progress(_Task(config, preprocessing_tta, seed, conditions), tasks, jobs,
+                                      desc="degrade")
+
+
+def score_split(data, split, result: training.TrainResult, preprocessing_tta, config, seed: int,
+                babble_talkers: int = BABBLE_TALKERS, jobs: int = JOBS,
+                conditions: tuple[str, ...] = tuple(CONDITIONS)) -> dict:
+    """condition -> (balanced accuracy, rejected files) on split.test for the trained result (split_views)."""
+    views = split_views(data, split, preprocessing_tta, config, seed, babble_talkers, jobs, conditions)
     y_true, scores = data.y[split.test], {}
     for name in conditions:
         ok = [i for i, v in enumerate(views) if v[name] is not None]
