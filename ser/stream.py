@@ -14,6 +14,7 @@ from collections.abc import Iterable, Iterator
 
 import numpy as np
 
+from ser import audio
 from ser.errors import UserError
 
 READ_BYTES = 1 << 14  # at most this much is read at a time (~0.5 s of 16 kHz audio): what has arrived is used
@@ -68,12 +69,54 @@ def _wav_header(chunks: Iterator[bytes], pending: bytearray) -> tuple[int, int]:
     return rate, channels
 
 
+class ChannelMixer:
+    """Mono blocks of a multichannel stream, block by block, mixed as audio.downmix mixes a file: each
+    channel shifted onto the first by the lag (at most audio.MAX_CHANNEL_LAG_SECONDS) that best aligns
+    them, then averaged, so that two microphones a fraction of a millisecond apart do not comb-filter.
+    The lag is that of the normalised cross-correlation of everything so far (loud speech outweighs the
+    quiet before it); the output runs the largest lag behind the input, until the last block."""
+
+    def __init__(self, channels: int, rate: int):
+        self.max_lag = int(audio.MAX_CHANNEL_LAG_SECONDS * rate)
+        self.lags = np.r_[0:self.max_lag + 1, -self.max_lag:0]  # in this order: where all tie (silence), lag 0
+        self.correlation = np.zeros((channels - 1, 2 * self.max_lag + 1))  # lags -max..max, channel 1, 2, ...
+        self.energy = np.zeros((channels - 1, 2 * self.max_lag + 1))  # of each channel shifted by each lag
+        self.reference_energy = 0.0
+        self.frames = np.zeros((0, channels), np.float32)  # frames[0] is frame `offset` of the stream
+        self.offset = self.emitted = 0  # frames before `emitted` are mixed, and correlated with every lag
+
+    def add(self, frames: np.ndarray, last: bool = False) -> np.ndarray:
+        """The mono samples (n,) that frames (n_frames, channels) complete; with last, all that are left."""
+        self.frames = np.concatenate([self.frames, frames])
+        total = self.offset + len(self.frames)
+        end = total if last else max(total - self.max_lag, self.emitted)
+        padded = np.pad(self.frames.astype(np.float64), ((self.max_lag, self.max_lag), (0, 0)))
+        first = self.emitted - self.offset + self.max_lag  # frame `emitted` in padded
+        reference = padded[first:first + end - self.emitted, 0]
+        if len(reference):  # each lag over the same new reference frames
+            shifted = padded[first - self.max_lag:first + end - self.emitted + self.max_lag, 1:]
+            self.correlation += [np.correlate(channel, reference, mode="valid") for channel in shifted.T]
+            self.energy += [np.correlate(channel ** 2, np.ones_like(reference), mode="valid") for channel in shifted.T]
+            self.reference_energy += reference @ reference
+        # normalised (1 at the lag of an exact copy, even while the level rises, as at the start of speech)
+        similarity = self.correlation / np.sqrt(np.maximum(self.energy * self.reference_energy, 1e-30))
+        shifts = [0] + [int(self.lags[np.argmax(row[self.lags + self.max_lag])]) for row in similarity]
+        mixed = np.zeros(end - self.emitted, np.float32)
+        for c, shift in enumerate(shifts):  # channel c at time t + shift is the first channel at time t
+            index = np.arange(self.emitted, end) + shift - self.offset
+            inside = (index >= 0) & (index < len(self.frames))
+            mixed[inside] += self.frames[index[inside], c]
+        keep = max(end - self.max_lag, 0)  # the first frame a later output can still need
+        self.frames, self.offset, self.emitted = self.frames[keep - self.offset:], keep, end
+        return mixed / len(shifts)
+
+
 def samples_of(stream, rate: int, target_rate: int) -> Iterator[np.ndarray]:
     """Float32 blocks (n,) of mono audio at target_rate Hz from a binary stream, as they arrive: raw 16-bit
     little-endian mono PCM at rate Hz, or a 16-bit PCM WAV stream (its header gives the rate and channels,
-    which are averaged). Scaled as soundfile reads PCM (sample / 32768); resampled as load_audio does (soxr
-    HQ), in a stream. StreamError if the header is broken or the stream ends inside a sample (after the
-    blocks before it)."""
+    which are aligned and averaged: ChannelMixer). Scaled as soundfile reads PCM (sample / 32768);
+    resampled as load_audio does (soxr HQ), in a stream. StreamError if the header is broken or the stream
+    ends inside a sample (after the blocks before it)."""
     import soxr
 
     chunks, pending, channels = _chunks(stream), bytearray(), 1
@@ -83,7 +126,7 @@ def samples_of(stream, rate: int, target_rate: int) -> Iterator[np.ndarray]:
         rate, channels = _wav_header(chunks, pending)
     if rate < 1:
         raise StreamError(f"rate {rate} Hz must be at least 1 (--rate)")
-    frame = 2 * channels
+    frame, mixer = 2 * channels, ChannelMixer(channels, rate) if channels > 1 else None
     resampler = soxr.ResampleStream(rate, target_rate, 1, dtype="float32", quality="HQ") if rate != target_rate \
         else None
     for chunk in itertools.chain([b""], chunks):  # first what was read with the header
@@ -92,8 +135,11 @@ def samples_of(stream, rate: int, target_rate: int) -> Iterator[np.ndarray]:
         if whole:
             samples = np.frombuffer(bytes(pending[:whole]), dtype="<i2").astype(np.float32) / 32768
             del pending[:whole]
-            mono = samples.reshape(-1, channels).mean(axis=1, dtype=np.float32) if channels > 1 else samples
+            mono = samples if mixer is None else mixer.add(samples.reshape(-1, channels))
             yield mono if resampler is None else resampler.resample_chunk(mono)
+    if mixer is not None:
+        mono = mixer.add(np.zeros((0, channels), np.float32), last=True)
+        yield mono if resampler is None else resampler.resample_chunk(mono)
     if resampler is not None:
         yield resampler.resample_chunk(np.zeros(0, np.float32), last=True)
     if pending:

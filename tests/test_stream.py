@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from ser import inference, stream
+from conftest import speech_like
+from ser import audio, inference, stream
 from ser.errors import UserError
 
 
@@ -62,6 +63,31 @@ def test_a_stereo_wav_stream_is_averaged_and_another_rate_resampled():
     assert abs(len(mono) - 16000) <= 2  # resampled to 16 kHz, whatever the blocks
     expected = 0.75 * 8000 / 32768 / np.sqrt(2)  # the mean of the two channels
     assert np.sqrt(np.mean(mono[1000:-1000] ** 2)) == pytest.approx(expected, rel=0.01)
+
+
+@pytest.mark.parametrize("offset", [20, -7, 0])
+def test_two_microphones_apart_are_aligned_before_they_are_mixed_as_a_file_is(offset):
+    """A pair 20 samples (0.4 ms) apart would comb-filter if simply averaged; the stream, whatever its blocks, gives
+    the samples audio.downmix gives for the whole file."""
+    mono = speech_like(seconds=1.5, sr=48000)
+    pair = np.round(32767 * np.stack([mono, np.roll(mono, offset)], axis=1)).astype("<i2")
+    wav = io.BytesIO()
+    sf.write(wav, pair, 48000, format="WAV", subtype="PCM_16")
+    whole = audio.downmix(sf.read(io.BytesIO(wav.getvalue()), dtype="float32")[0], 48000)
+    for read_size in (401, 4000, 1 << 22):  # partial frames, blocks of about 0.02 s, all at once
+        mixed = np.concatenate(list(stream.samples_of(blocks_of(wav.getvalue(), read_size), 16000, 48000)))
+        assert len(mixed) == len(whole)
+        np.testing.assert_allclose(mixed, whole, atol=1e-6)
+    error = np.abs(whole - pair[:, 0] / 32768)[abs(offset):len(whole) - abs(offset)]
+    assert error.max() < 1e-3  # aligned: the mix is the first microphone's signal, not a comb-filtered one
+
+
+def test_a_mixer_waits_only_for_the_lag_it_may_need():
+    mixer = stream.ChannelMixer(2, 16000)  # at most 32 samples (2 ms) apart
+    frames = np.random.default_rng(0).standard_normal((100, 2)).astype(np.float32)
+    assert len(mixer.add(frames)) == 100 - 32
+    assert len(mixer.add(frames[:10])) == 10
+    assert len(mixer.add(frames[:0], last=True)) == 32
 
 
 def test_a_stream_cut_inside_a_sample_yields_what_came_before_then_fails():
