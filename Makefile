@@ -7,15 +7,15 @@ DATA_DIR ?= data/raw
 
 .PHONY: run test clean
 
-$(VENV)/.installed: requirements.txt
+$(VENV)/.installed: requirements.txt constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --quiet -r requirements.txt -c constraints.txt
 	touch $@
 
 # the tests also cover the optional Dask backend (requirements-dask.txt)
 $(VENV)/.installed-dask: $(VENV)/.installed requirements-dask.txt
-	$(PY) -m pip install --quiet -r requirements-dask.txt
+	$(PY) -m pip install --quiet -r requirements-dask.txt -c constraints.txt
 	touch $@
 
 run: $(VENV)/.installed
