@@ -227,12 +227,11 @@ def run(args) -> int:
     files, errors = corpus.find_audio(args.paths)
     for error in errors:
         log.error("%s", error)
-    truths = None
+    truths, skipped = None, []
     if args.manifest:  # its unusable rows are warned about by the reader, and count as failed
         listed, skipped = manifest.read_manifest(args.manifest, required=("path", "emotion"))
         truths = {file.path: file.emotion for file in manifest.unique_files(listed)}
         files = list(dict.fromkeys(files + list(truths)))
-        errors += skipped
     if not files:
         raise UserError(f"no audio files ({', '.join(sorted(corpus.AUDIO_EXTENSIONS))}) in "
                         f"{' '.join(str(p) for p in args.paths) or args.manifest}")
@@ -248,7 +247,7 @@ def run(args) -> int:
         if item.error:
             log.error("%s: %s", item.path, item.error)
     usable = [item for item in features if item.error is None]
-    failed = len(errors) + len(features) - len(usable)
+    failed = len(errors) + len(skipped) + len(features) - len(usable)
     if usable:
         results = classify(usable, preprocessing, args.model_dir, truths, args.runtime)
         print(json.dumps(results, indent=2) if args.json else table(results))

@@ -212,12 +212,15 @@ def test_a_model_trained_on_a_manifest_keeps_its_labels_and_predicts_only_them(r
     assert np.array(summary["confusion_matrix"]).shape == (6, 6)
     assert set(summary["accuracy_by_speaker"]) == set(summary["test_speakers"]) <= set(NAMES.values())
     listing = write_csv(tmp_path / "theirs.csv", [{**r, "path": str(folder / r["path"])} for r in rows[:20]] +
-                        [{"path": str(folder / rows[0]["path"]), "emotion": "Bored", "speaker": "x", "gender": ""}])
+                        [{"path": str(folder / rows[0]["path"]), "emotion": "Bored", "speaker": "x", "gender": ""},
+                         {"path": str(folder / "gone.wav"), "emotion": "sad", "speaker": "x", "gender": ""}])
     code, out, err = run_script("predict.py", "--model-dir", results, "--manifest", listing, "--json",
                                 "--no-test-time-augment", "--out-dir", tmp_path / "eval")
-    assert code == 0, err
+    assert code == 1, err  # the row of a missing file counts as failed, the others are predicted
     predicted = json.loads(out)
     assert len(predicted) == 20
+    assert "gone.wav does not exist" in err and "predicted 20 files, 1 failed" in err
+    assert json.loads((tmp_path / "eval" / "metrics.json").read_text())["n_failed"] == 1
     assert "listed twice (kept the first)" in err  # the bored row is the first file again
     assert predicted[0]["true_emotion"] == corpus.normalise_label(rows[0]["emotion"])
     assert {p["emotion"] for p in predicted} <= set(SIX_LABELS)
