@@ -27,6 +27,10 @@ FEATURE_VERSION = 7  # bump when extract_features changes: old arrays, caches an
 FEATURE_SETS = ("full", "mfcc_mean")
 MIN_SILENT_PEAK = 1e-4  # -80 dBFS: a signal whose loudest sample is quieter than this is silent
 MIN_SPEECH_CONTRAST_DB = 4.0  # loudest frame over the noise floor below which a recording is noise alone
+SPEECH_BAND_HZ = (300.0, 4000.0)  # where syllables carry their energy
+MIN_SPEECH_BAND_CONTRAST_DB = 4.0  # speech_band_contrast_db below which a recording is steady noise alone (white,
+#   pink or brown noise alone: 1.9-3.0 dB from 1 s to 5 min; a synthetic sentence with a noise floor 5 dB under its
+#   loudest frame: 4.5-5.8; RAVDESS sentences in white or pink noise at 0 dB SNR: 6.1 and up)
 VOICED_RELATIVE_DB = -30  # pitch frames quieter than this (re the loudest frame) count as unvoiced
 NOISE_FRAMES_PERCENT = 10  # the quietest frames (%) whose mean spectrum estimates the recording's steady noise
 OVER_SUBTRACTION = 2.0  # that estimate is subtracted this many times over (Berouti et al. 1979)
@@ -111,6 +115,24 @@ def speech_span(signal: np.ndarray, config: FeatureConfig) -> tuple[int, int]:
     if (end - start) / config.sample_rate < config.min_speech_seconds and contrast >= MIN_SPEECH_CONTRAST_DB:
         start, end = _span(level_db >= floor + contrast / 2, len(signal), config)
     return start, end
+
+
+def speech_band_contrast_db(signal: np.ndarray, config: FeatureConfig) -> float:
+    """How far the level of signal (n_samples,) moves where speech has its energy: dB between its loudest frame and
+    the 10th percentile of its frames, each frame's level the sum over SPEECH_BAND_HZ of each bin's power over that
+    bin's median (over the signal between its leading and trailing digital silence). Syllables and pauses move
+    it tens of dB; steady noise of any colour about 2 dB, as every bin counts alike (pink or brown noise's
+    broadband level, what speech_span measures, swings with the few bins of its low frequencies)."""
+    import librosa
+
+    sound = np.flatnonzero(signal)
+    if sound.size == 0:
+        return 0.0
+    power = np.abs(librosa.stft(signal[sound[0]:sound[-1] + 1], n_fft=config.n_fft, hop_length=config.hop_length)) ** 2
+    freqs = librosa.fft_frequencies(sr=config.sample_rate, n_fft=config.n_fft)
+    band = power[(freqs >= SPEECH_BAND_HZ[0]) & (freqs < SPEECH_BAND_HZ[1])]
+    level_db = 10 * np.log10((band / (np.median(band, axis=1, keepdims=True) + 1e-20)).sum(axis=0) + 1e-20)
+    return float(level_db.max() - np.percentile(level_db, 10))
 
 
 def subtract_steady_noise(signal: np.ndarray, config: FeatureConfig) -> np.ndarray:
@@ -410,6 +432,9 @@ def _feature_blocks(signal: np.ndarray, sr: int, config: FeatureConfig) -> list[
         raise AudioError("silent (no sound above the noise floor)")
     if seconds < config.min_speech_seconds:
         raise AudioError(f"too short ({seconds:.2f} s of sound, need {config.min_speech_seconds} s)")
+    if (contrast := speech_band_contrast_db(signal, config)) < MIN_SPEECH_BAND_CONTRAST_DB:
+        raise AudioError(f"no speech found: its level moves only {contrast:.1f} dB in the speech band, as steady noise "
+                         f"alone does (speech in it would be under the noise: record closer or somewhere quieter)")
     speech = subtract_steady_noise(signal, config)[start:end]  # the span is found in the recording as it is
     speech = speech / (np.sqrt(np.mean(speech ** 2)) + 1e-10)  # unit RMS: level-independent features
     return full_feature_blocks(speech, config)

@@ -47,6 +47,18 @@ def speech_like(seconds: float = 1.5, sr: int = 48000, f0: float = 140.0, pad: f
     return (signal + 1e-4 * rng.standard_normal(signal.size)).astype(np.float32)
 
 
+def coloured_noise(exponent: float, seconds: float = 3.0, sr: int = 16000, seed: int = 0) -> np.ndarray:
+    """Steady noise whose power falls as 1/f**exponent (0 white, 1 pink, 2 brown), above 20 Hz as a microphone
+    records it, peak 0.1 (n_samples,) float32."""
+    rng = np.random.default_rng(seed)
+    n = int(seconds * sr)
+    spectrum, freqs = np.fft.rfft(rng.standard_normal(n)), np.fft.rfftfreq(n, 1 / sr)
+    spectrum[freqs < 20] = 0
+    spectrum[freqs >= 20] /= freqs[freqs >= 20] ** (exponent / 2)
+    noise = np.fft.irfft(spectrum, n)
+    return (0.1 * noise / np.abs(noise).max()).astype(np.float32)
+
+
 def write_wav(path: Path, signal: np.ndarray, sr: int = 48000, subtype: str = "PCM_16") -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     sf.write(path, signal, sr, subtype=subtype)

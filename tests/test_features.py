@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from conftest import FEATURE_CONFIG as CONFIG
-from conftest import bad_files, speech_like, write_wav
+from conftest import bad_files, coloured_noise, speech_like, write_wav
 from ser import degradations, features
 from ser.audio import load_audio
 from ser.errors import ConfigError, UserError
@@ -130,6 +130,26 @@ def test_a_real_sentence_in_noise_5_db_under_it_is_not_rejected(mini_dir, tmp_pa
     noisy = with_noise_floor(audio.load_audio(path, 16000), 5.0)
     vector, reason = features.try_file_features(write_wav(tmp_path / path.name, noisy, 16000, "FLOAT"), CONFIG)
     assert reason is None and np.isfinite(vector).all()
+
+
+@pytest.mark.parametrize("exponent", [0, 1, 2])
+def test_steady_noise_of_any_colour_alone_is_not_speech(exponent):
+    """White noise alone is caught by the span's contrast; pink and brown noise's broadband level swings more
+    than 4 dB with their low frequencies, and is caught by the speech band's contrast instead."""
+    noise = coloured_noise(exponent, seed=2)  # pink seed 2 and brown: taken for speech before the speech band
+    assert features.speech_band_contrast_db(noise, CONFIG) < features.MIN_SPEECH_BAND_CONTRAST_DB
+    with pytest.raises(features.AudioError, match="silent|no speech found"):
+        features.extract_features(noise, 16000, CONFIG)
+
+
+@pytest.mark.parametrize("exponent", [1, 2])
+def test_a_real_sentence_under_pink_or_brown_noise_as_loud_as_it_is_found(mini_dir, exponent):
+    speech = load_audio(mini_dir / "Actor_02" / "03-01-01-01-01-01-02.wav", 16000)  # a neutral sentence
+    start, end = features.speech_span(speech, CONFIG)
+    noise = coloured_noise(exponent, seconds=len(speech) / 16000, seed=exponent)
+    noisy = degradations.add_at_snr(speech, noise, 0.0, degradations.power(speech[start:end]))  # 0 dB SNR
+    assert features.speech_band_contrast_db(noisy, CONFIG) >= features.MIN_SPEECH_BAND_CONTRAST_DB
+    assert np.isfinite(features.extract_features(noisy.astype(np.float32), 16000, CONFIG)).all()
 
 
 @pytest.mark.parametrize("rate", [22050, 44100, 48000])

@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from conftest import FEATURE_CONFIG, coloured_noise, speech_like
 from ser import inference
 from ser.errors import ConfigError
 
@@ -46,3 +47,13 @@ def test_the_level_of_a_signal_in_blocks_is_its_level_whole():
         assert meter.add(signal[start:start + 777]) is not None
     np.testing.assert_array_equal(meter.db(), inference.level_db(signal, 16000))
     assert len(meter.db()) == 60 and meter.db().max() == 0.0
+
+
+def test_a_window_of_steady_noise_alone_is_silent_with_its_reason():
+    """A pause in a room with a fan: as loud as the speech before it, but no speech."""
+    noise = coloured_noise(2, seconds=3.0)  # brown: its broadband level swings as speech does
+    window, views, reason = inference.window_views(noise, 48000, peak_so_far=0.1, config=FEATURE_CONFIG, tta=None)
+    assert window["silent"] and views is None and reason.startswith(("silent", "no speech found"))
+    speech = speech_like(seconds=2.0, sr=16000, pad=0.5)
+    window, views, reason = inference.window_views(speech + noise[:len(speech)] / 30, 0, 0.1, FEATURE_CONFIG, None)
+    assert not window["silent"] and views.shape == (1, len(views[0])) and reason is None
