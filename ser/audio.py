@@ -13,6 +13,8 @@ from ser.errors import UserError
 
 MAX_CHANNEL_LAG_SECONDS = 0.002  # two microphones of one recording: at most this far apart in time
 BLOCK_SECONDS = 60.0  # long recordings are read and windowed this much at a time (audio_blocks)
+CONVERT_FIRST = (".m4a", ".aac", ".mp4", ".wma", ".amr", ".webm", ".3gp")  # audio libsndfile cannot decode: phone
+#   voice memos and video soundtracks, which ffmpeg turns into WAV
 MAX_SAMPLE_PEAK = 1e6  # 120 dB over full scale: a float file this loud holds no audio in any usual scaling
 
 log = logging.getLogger("ser")
@@ -71,7 +73,10 @@ def _checked(samples: np.ndarray, path: Path) -> np.ndarray:
 
 
 def _unreadable(path: Path, err: Exception) -> AudioError:
-    reason = str(err).split(":")[-1].strip() or type(err).__name__  # libsndfile's message is the useful part
+    reason = str(err).split(":")[-1].strip().rstrip(".") or type(err).__name__  # libsndfile's message is the useful part
+    if Path(path).suffix.lower() in CONVERT_FIRST:
+        reason += f"; {Path(path).suffix} is not read here: convert it first, ffmpeg -i '{path}' " \
+                  f"'{Path(path).with_suffix('.wav')}'"
     return AudioError(f"{path}: unreadable ({reason})")
 
 

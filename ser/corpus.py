@@ -18,12 +18,13 @@ from typing import Iterable
 
 import numpy as np
 
+from ser.audio import CONVERT_FIRST
 from ser.errors import UserError, require
 
 LABELS = ("neutral", "calm", "happy", "sad", "angry", "fearful", "disgust", "surprised")  # emotion 01-08
 SPLITS = ("train", "val", "test")
 CHANNELS = {"speech": {1}, "song": {2}, "both": {1, 2}}  # vocal channel 01 speech, 02 song
-AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".oga", ".mp3", ".aiff", ".aif")  # what predict.py reads
+AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aiff", ".aif")  # what predict.py reads
 RAVDESS_NAME = re.compile(r"^(\d\d)-(\d\d)-(\d\d)-(\d\d)-(\d\d)-(\d\d)-(\d\d)\.wav$", re.IGNORECASE)
 
 GENDERS = ("male", "female")  # "" where a manifest does not say
@@ -171,12 +172,14 @@ def find_recordings(data_dir: Path, channel: str) -> tuple[list[Recording], list
 
 
 def find_audio(paths: list[Path]) -> tuple[list[Path], list[str]]:
-    """Audio files named or inside the named folders (recursively), and errors for missing paths."""
+    """Audio files named or inside the named folders (recursively), and errors for missing paths. A folder's files
+    of a format that must be converted first (audio.CONVERT_FIRST) are listed too: reading them fails with a line
+    that says how to convert them, rather than their being passed over without a word."""
     files, errors = [], []
     for path in paths:
         if path.is_dir():
             unreadable = []
-            files += files_under(path, AUDIO_EXTENSIONS, unreadable)
+            files += files_under(path, AUDIO_EXTENSIONS + CONVERT_FIRST, unreadable)
             errors += [f"{folder['path']}: {folder['reason']}" for folder in unreadable]
         elif path.is_file():
             files.append(path)

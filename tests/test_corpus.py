@@ -6,9 +6,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import soundfile as sf
 
 from conftest import as_unprivileged, ravdess_name, speech_like, write_wav
-from ser import corpus
+from ser import audio, corpus
 from ser.errors import UserError
 
 
@@ -65,6 +66,20 @@ def test_find_audio_takes_files_and_folders_and_names_missing_paths(tmp_path):
     other = write_wav(tmp_path / "b.wav", speech_like(seconds=0.5, pad=0.1))
     files, errors = corpus.find_audio([tmp_path / "a", other, other, tmp_path / "gone.wav"])
     assert files == [clip, other] and errors == [f"{tmp_path / 'gone.wav'}: no such file or folder"]
+
+
+def test_a_folder_s_voice_memos_are_listed_to_be_named_not_passed_over(tmp_path):
+    memo = tmp_path / "memos" / "monday.m4a"
+    memo.parent.mkdir()
+    memo.write_bytes(b"\x00\x00\x00\x20ftypM4A " + bytes(64))
+    opus = tmp_path / "memos" / "voice.opus"
+    sf.write(opus, speech_like(seconds=0.5, pad=0.1), 48000, format="OGG", subtype="OPUS")
+    files, errors = corpus.find_audio([tmp_path / "memos"])
+    assert files == [memo, opus] and errors == []
+    with pytest.raises(audio.AudioError, match=r"monday.m4a: unreadable \(.*\.m4a is not read here: convert it first, "
+                                               r"ffmpeg -i '.*monday.m4a' '.*monday.wav'"):
+        audio.load_audio(memo, 16000)
+    assert len(audio.load_audio(opus, 16000)) > 0.5 * 16000
 
 
 def recordings(n_actors: int = 24) -> list:
