@@ -117,39 +117,52 @@ def speech_span(signal: np.ndarray, config: FeatureConfig) -> tuple[int, int]:
     return start, end
 
 
-def speech_band_contrast_db(signal: np.ndarray, config: FeatureConfig) -> float:
-    """How far the level of signal (n_samples,) moves where speech has its energy: dB between its loudest frame and
-    the 10th percentile of its frames, each frame's level the sum over SPEECH_BAND_HZ of each bin's power over that
-    bin's median (over the signal between its leading and trailing digital silence). Syllables and pauses move
-    it tens of dB; steady noise of any colour about 2 dB, as every bin counts alike (pink or brown noise's
-    broadband level, what speech_span measures, swings with the few bins of its low frequencies)."""
+def sound_spectrum(signal: np.ndarray, config: FeatureConfig) -> tuple[int, int, np.ndarray]:
+    """(start, end, STFT (1 + n_fft // 2, n_frames) complex) of signal (n_samples,) between its leading and trailing
+    digital silence (padding), samples start:end; (0, 0, no frames) if every sample is 0. Computed once per
+    signal for speech_band_contrast_db and subtract_steady_noise."""
     import librosa
 
     sound = np.flatnonzero(signal)
     if sound.size == 0:
+        return 0, 0, np.zeros((1 + config.n_fft // 2, 0), np.complex64)
+    start, end = int(sound[0]), int(sound[-1]) + 1
+    return start, end, librosa.stft(signal[start:end], n_fft=config.n_fft, hop_length=config.hop_length)
+
+
+def speech_band_contrast_db(signal: np.ndarray, config: FeatureConfig, sound: tuple | None = None) -> float:
+    """How far the level of signal (n_samples,) moves where speech has its energy: dB between its loudest frame and
+    the 10th percentile of its frames, each frame's level the sum over SPEECH_BAND_HZ of each bin's power over that
+    bin's median (over sound, signal's sound_spectrum). Syllables and pauses move it tens of dB; steady noise of
+    any colour about 2 dB, as every bin counts alike (pink or brown noise's broadband level, what speech_span
+    measures, swings with the few bins of its low frequencies)."""
+    import librosa
+
+    _, _, spectrum = sound if sound is not None else sound_spectrum(signal, config)
+    if spectrum.shape[1] == 0:
         return 0.0
-    power = np.abs(librosa.stft(signal[sound[0]:sound[-1] + 1], n_fft=config.n_fft, hop_length=config.hop_length)) ** 2
     freqs = librosa.fft_frequencies(sr=config.sample_rate, n_fft=config.n_fft)
-    band = power[(freqs >= SPEECH_BAND_HZ[0]) & (freqs < SPEECH_BAND_HZ[1])]
+    band = np.abs(spectrum[(freqs >= SPEECH_BAND_HZ[0]) & (freqs < SPEECH_BAND_HZ[1])]) ** 2
     level_db = 10 * np.log10((band / (np.median(band, axis=1, keepdims=True) + 1e-20)).sum(axis=0) + 1e-20)
     return float(level_db.max() - np.percentile(level_db, 10))
 
 
-def subtract_steady_noise(signal: np.ndarray, config: FeatureConfig) -> np.ndarray:
+def subtract_steady_noise(signal: np.ndarray, config: FeatureConfig, sound: tuple | None = None) -> np.ndarray:
     """signal (n_samples,) with its steady noise taken out of the spectrum (power spectral subtraction).
 
     The noise is the mean power spectrum of the quietest NOISE_FRAMES_PERCENT of the frames (the
     pauses, in a recording with any), subtracted OVER_SUBTRACTION times over, each bin attenuated by
     at most noise_subtraction_db: a fan or a hiss moves the descriptors much less, while a studio
     recording, whose pauses are near digital silence, is left almost as it was. Leading and trailing
-    digital silence (padding) is left out of the estimate and returned as it was."""
+    digital silence (padding) is left out of the estimate and returned as it was; sound is signal's
+    sound_spectrum, if already computed."""
     import librosa
 
-    sound = np.flatnonzero(signal)
-    if config.noise_subtraction_db == 0 or sound.size == 0:
+    if config.noise_subtraction_db == 0:
         return signal
-    start, end = sound[0], sound[-1] + 1
-    spectrum = librosa.stft(signal[start:end], n_fft=config.n_fft, hop_length=config.hop_length)
+    start, end, spectrum = sound if sound is not None else sound_spectrum(signal, config)
+    if end == start:
+        return signal
     power = np.abs(spectrum) ** 2
     energy = power.sum(axis=0)
     noise = power[:, energy <= np.percentile(energy, NOISE_FRAMES_PERCENT)].mean(axis=1, keepdims=True)
@@ -432,10 +445,11 @@ def _feature_blocks(signal: np.ndarray, sr: int, config: FeatureConfig) -> list[
         raise AudioError("silent (no sound above the noise floor)")
     if seconds < config.min_speech_seconds:
         raise AudioError(f"too short ({seconds:.2f} s of sound, need {config.min_speech_seconds} s)")
-    if (contrast := speech_band_contrast_db(signal, config)) < MIN_SPEECH_BAND_CONTRAST_DB:
+    sound = sound_spectrum(signal, config)
+    if (contrast := speech_band_contrast_db(signal, config, sound)) < MIN_SPEECH_BAND_CONTRAST_DB:
         raise AudioError(f"no speech found: its level moves only {contrast:.1f} dB in the speech band, as steady noise "
                          f"alone does (speech in it would be under the noise: record closer or somewhere quieter)")
-    speech = subtract_steady_noise(signal, config)[start:end]  # the span is found in the recording as it is
+    speech = subtract_steady_noise(signal, config, sound)[start:end]  # the span is found in the recording as it is
     speech = speech / (np.sqrt(np.mean(speech ** 2)) + 1e-10)  # unit RMS: level-independent features
     return full_feature_blocks(speech, config)
 
