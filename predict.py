@@ -152,23 +152,31 @@ def probabilities_of(model, views: np.ndarray, preprocessing: model_folder.Prepr
     return probabilities
 
 
-def classify(usable: list[inference.FileFeatures], preprocessing: model_folder.Preprocessing, model_dir,
-             truths: dict[Path, str] | None = None, runtime: str = RUNTIME) -> list[dict]:
-    """Results per file (see inference.predictions)."""
-    model = model_folder.load_network(model_dir, len(preprocessing.mean), len(preprocessing.labels), runtime)
-    views = np.concatenate([item.rows for item in usable]).transpose(1, 0, 2)  # (views, windows, features)
-    return inference.predictions(usable, probabilities_of(model, views, preprocessing, model_dir),
-                                 preprocessing.labels, truths)
+def classify(usable: list[inference.FileFeatures], preprocessing: model_folder.Preprocessing, model, model_dir,
+             truths: dict[Path, str] | None = None) -> list[dict]:
+    """Results per file (see inference.predictions); the rows of whole files are classified here, in one go."""
+    rows = [item.rows for item in usable if item.probabilities is None]
+    probabilities = probabilities_of(model, np.concatenate(rows).transpose(1, 0, 2), preprocessing, model_dir) \
+        if rows else None  # (views, files, features) in
+    return inference.predictions(usable, probabilities, preprocessing.labels, truths)
 
 
-def window_features(path: Path, preprocessing: model_folder.Preprocessing, args, tta, workers: int):
+def window_features(path: Path, preprocessing: model_folder.Preprocessing, model, args, tta, workers: int):
     """inference.segment_features of one file, its windows spread over the workers (a progress bar over them)
-    when it has at least MIN_FILES_FOR_WORKERS: an hour-long recording is read in blocks and uses every core."""
+    when it has at least MIN_FILES_FOR_WORKERS and classified by model as they come: an hour-long recording is
+    read in blocks, uses every core, and keeps only its windows' probabilities."""
     config = preprocessing.feature_config
     count = inference.window_count(path, config.sample_rate, args.segment, args.segment_overlap)
     jobs = workers if (count or 0) >= args.min_files_for_workers else 1
     mapper = functools.partial(parallel.imap_with_progress, jobs=jobs, total=count, desc=path.name, unit="window")
-    return inference.segment_features(path, config, args.segment, args.segment_overlap, tta, mapper)
+    classify_block = functools.partial(window_probabilities, model, preprocessing=preprocessing,
+                                       model_dir=args.model_dir)
+    return inference.segment_features(path, config, args.segment, args.segment_overlap, tta, classify_block, mapper)
+
+
+def window_probabilities(model, views: np.ndarray, preprocessing: model_folder.Preprocessing, model_dir) -> np.ndarray:
+    """(n, n_labels) probabilities of n windows' views (n, n_views, n_features)."""
+    return probabilities_of(model, views.transpose(1, 0, 2), preprocessing, model_dir)
 
 
 def run_stream(args, preprocessing: model_folder.Preprocessing) -> int:
@@ -237,8 +245,9 @@ def run(args) -> int:
                         f"{' '.join(str(p) for p in args.paths) or args.manifest}")
     audio.warn_truncated(files)
     tta = preprocessing.test_time_augment if args.test_time_augment else None
+    model = model_folder.load_network(args.model_dir, len(preprocessing.mean), len(preprocessing.labels), args.runtime)
     if args.segment > 0:
-        features = [window_features(path, preprocessing, args, tta, workers) for path in files]
+        features = [window_features(path, preprocessing, model, args, tta, workers) for path in files]
     else:
         jobs = workers if len(files) >= args.min_files_for_workers else 1
         task = inference.FeatureTask(preprocessing.feature_config, tta)
@@ -249,7 +258,7 @@ def run(args) -> int:
     usable = [item for item in features if item.error is None]
     failed = len(errors) + len(skipped) + len(features) - len(usable)
     if usable:
-        results = classify(usable, preprocessing, args.model_dir, truths, args.runtime)
+        results = classify(usable, preprocessing, model, args.model_dir, truths)
         print(json.dumps(results, indent=2) if args.json else table(results))
         if args.plot:
             drawn = plot_paths(args.plot, [item.path for item in usable])

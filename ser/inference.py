@@ -26,14 +26,17 @@ class FileFeatures:
     """Feature rows of one file: one row for the whole file, or one per window with --segment."""
 
     path: Path
-    rows: np.ndarray | None = None  # (n_windows, n_views, n_features), silent windows excluded
+    rows: np.ndarray | None = None  # (1, n_views, n_features) for the whole file
     windows: list[dict] = dataclasses.field(default_factory=list)  # start, end, silent
     level_db: np.ndarray | None = None  # (n_samples // LEVEL_HOP_SECONDS,) with windows: peak level per 50 ms,
     #                                     dB re the file's loudest sample (what predict.py --plot draws under them)
     error: str | None = None
+    probabilities: np.ndarray | None = None  # (n_windows, n_labels) with windows, silent windows excluded: classified
+    #                                          as they come (segment_features), their features not kept
 
 
 LEVEL_HOP_SECONDS = 0.05  # the level drawn under a timeline: one point per 50 ms
+WINDOW_BLOCK = 256  # windows classified together with --segment (then only their probabilities are kept)
 MAX_SEGMENT_OVERLAP = 0.9  # windows then move on by a tenth of their length; more only multiplies the work
 
 
@@ -151,23 +154,31 @@ def window_count(path: Path, sample_rate: int, segment: float, overlap: float) -
 
 
 def segment_features(path: Path, config: FeatureConfig, segment: float, overlap: float,
-                     tta: tuple[AugmentConfig, int] | None = None, mapper=map) -> FileFeatures:
-    """Features of the windows of a file (file_windows), each made by WindowTask through mapper(task, items)
-    (map; or parallel.imap_with_progress, over the cores); silent windows are marked and left out. Errors come
-    back in .error instead of being raised; a file that is one window gives that window's own reason."""
-    meter, rows, windows, reasons = LevelMeter(config.sample_rate), [], [], []
+                     tta: tuple[AugmentConfig, int] | None, classify, mapper=map) -> FileFeatures:
+    """Probabilities of the windows of a file (file_windows), each window's views made by WindowTask through
+    mapper(task, items) (map; or parallel.imap_with_progress, over the cores) and classified WINDOW_BLOCK at a
+    time by classify (views (n, n_views, n_features) -> probabilities (n, n_labels)) as they come: only the
+    probabilities are kept, so an hour takes no more memory than a minute. Silent windows are marked and left
+    out. Errors come back in .error instead of being raised; a file that is one window gives that window's own
+    reason."""
+    meter, block, kept, windows, reasons = LevelMeter(config.sample_rate), [], [], [], []
     try:
         for window, views, reason in mapper(WindowTask(config, tta), file_windows(path, config, segment, overlap,
                                                                                   meter)):
             windows.append(window)
             reasons.append(reason)
             if views is not None:
-                rows.append(views)
+                block.append(views)
+            if len(block) == WINDOW_BLOCK:
+                kept.append(classify(np.stack(block)))
+                block = []
         if len(windows) == 1 and reasons[0] is not None:
             raise AudioError(reasons[0])
-        if not rows:
+        if block:
+            kept.append(classify(np.stack(block)))
+        if not kept:
             raise AudioError("silent (no window holds speech)")
-        return FileFeatures(path, np.stack(rows), windows, meter.db())
+        return FileFeatures(path, windows=windows, level_db=meter.db(), probabilities=np.concatenate(kept))
     except AudioError as err:
         return FileFeatures(path, error=str(err).removeprefix(f"{path}: "))
 
@@ -193,14 +204,19 @@ class FeatureTask:
         return prediction_features(path, self.config, self.tta)
 
 
-def predictions(features: list[FileFeatures], probabilities: np.ndarray, labels: tuple[str, ...],
+def predictions(features: list[FileFeatures], probabilities: np.ndarray | None, labels: tuple[str, ...],
                 truths: dict[Path, str] | None = None) -> list[dict]:
     """One result per file: overall emotion (mean over its speech windows) and, with windows, each window.
-    The true emotion comes from truths (a manifest's labels, by path) if given, else from a RAVDESS name."""
+    probabilities (n, n_labels) are those of the rows of the features that hold rows, in order (files with
+    windows hold their own). The true emotion comes from truths (a manifest's labels, by path) if given, else
+    from a RAVDESS name."""
     results, row = [], 0
     for item in features:
-        probs = probabilities[row:row + len(item.rows)]
-        row += len(item.rows)
+        if item.probabilities is not None:  # windows, classified as they came
+            probs = item.probabilities
+        else:
+            probs = probabilities[row:row + len(item.rows)]
+            row += len(item.rows)
         overall = probs.mean(axis=0)
         result = {"file": str(item.path), "emotion": labels[int(overall.argmax())],
                   "confidence": float(overall.max()),

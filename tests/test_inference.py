@@ -57,3 +57,24 @@ def test_a_window_of_steady_noise_alone_is_silent_with_its_reason():
     speech = speech_like(seconds=2.0, sr=16000, pad=0.5)
     window, views, reason = inference.window_views(speech + noise[:len(speech)] / 30, 0, 0.1, FEATURE_CONFIG, None)
     assert not window["silent"] and views.shape == (1, len(views[0])) and reason is None
+
+
+def test_windows_are_classified_block_by_block_as_they_come_and_their_features_not_kept(tmp_path, monkeypatch):
+    from conftest import write_wav
+
+    talk = [speech_like(seconds=2.0, sr=16000, seed=s) for s in range(4)] + [np.zeros(3 * 16000, np.float32)]
+    path = write_wav(tmp_path / "talk.wav", np.concatenate(talk), sr=16000)  # speech, then a silent tail
+    blocks = []
+
+    def classify(views):  # (n, n_views, n_features) -> (n, 3): a stand-in network, and a record of the blocks
+        blocks.append(len(views))
+        return views[:, 0, :3]
+
+    whole = inference.segment_features(path, FEATURE_CONFIG, 2.0, 0.5, None, classify)
+    assert blocks == [len(whole.probabilities)] and whole.rows is None  # fewer windows than WINDOW_BLOCK: one block
+    monkeypatch.setattr(inference, "WINDOW_BLOCK", 3)
+    blocks.clear()
+    bounded = inference.segment_features(path, FEATURE_CONFIG, 2.0, 0.5, None, classify)
+    assert max(blocks) == 3 and sum(blocks) == len(whole.probabilities) > 3
+    np.testing.assert_array_equal(bounded.probabilities, whole.probabilities)
+    assert bounded.windows == whole.windows and any(w["silent"] for w in whole.windows)
