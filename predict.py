@@ -154,10 +154,11 @@ def probabilities_of(model, views: np.ndarray, preprocessing: model_folder.Prepr
 
 def classify(usable: list[inference.FileFeatures], preprocessing: model_folder.Preprocessing, model, model_dir,
              truths: dict[Path, str] | None = None) -> list[dict]:
-    """Results per file (see inference.predictions); the rows of whole files are classified here, in one go."""
+    """Results per file (see inference.predictions): the rows of whole files are classified here, all in one go
+    (views (n_views, n_files, n_features)); files cut into windows hold their probabilities already."""
     rows = [item.rows for item in usable if item.probabilities is None]
-    probabilities = probabilities_of(model, np.concatenate(rows).transpose(1, 0, 2), preprocessing, model_dir) \
-        if rows else None  # (views, files, features) in
+    views = np.concatenate(rows).transpose(1, 0, 2) if rows else None
+    probabilities = probabilities_of(model, views, preprocessing, model_dir) if rows else None
     return inference.predictions(usable, probabilities, preprocessing.labels, truths)
 
 

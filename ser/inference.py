@@ -23,7 +23,8 @@ from ser.stream import stream_windows
 
 @dataclasses.dataclass
 class FileFeatures:
-    """Feature rows of one file: one row for the whole file, or one per window with --segment."""
+    """What predict.py classifies of one file: the feature rows of the whole file, or with --segment the
+    probabilities of its windows (classified as they came)."""
 
     path: Path
     rows: np.ndarray | None = None  # (1, n_views, n_features) for the whole file
