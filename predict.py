@@ -154,11 +154,10 @@ def probabilities_of(model, views: np.ndarray, preprocessing: model_folder.Prepr
 
 def classify(usable: list[inference.FileFeatures], preprocessing: model_folder.Preprocessing, model, model_dir,
              truths: dict[Path, str] | None = None) -> list[dict]:
-    """Results per file (see inference.predictions): the rows of whole files are classified here, all in one go
-    (views (n_views, n_files, n_features)); files cut into windows hold their probabilities already."""
+    """Results per file (see inference.predictions): the rows of whole files are classified here, all in one go;
+    files cut into windows hold their probabilities already."""
     rows = [item.rows for item in usable if item.probabilities is None]
-    views = np.concatenate(rows).transpose(1, 0, 2) if rows else None
-    probabilities = probabilities_of(model, views, preprocessing, model_dir) if rows else None
+    probabilities = window_probabilities(model, np.concatenate(rows), preprocessing, model_dir) if rows else None
     return inference.predictions(usable, probabilities, preprocessing.labels, truths)
 
 
@@ -176,7 +175,7 @@ def window_features(path: Path, preprocessing: model_folder.Preprocessing, model
 
 
 def window_probabilities(model, views: np.ndarray, preprocessing: model_folder.Preprocessing, model_dir) -> np.ndarray:
-    """(n, n_labels) probabilities of n windows' views (n, n_views, n_features)."""
+    """(n, n_labels) probabilities of n files' or windows' views (n, n_views, n_features)."""
     return probabilities_of(model, views.transpose(1, 0, 2), preprocessing, model_dir)
 
 
@@ -202,7 +201,7 @@ def run_stream(args, preprocessing: model_folder.Preprocessing) -> int:
             peak_so_far = max(peak_so_far, float(np.abs(piece).max()))
             window, views, _ = inference.window_views(piece, start, peak_so_far, config, tta)
             if views is not None:
-                p = probabilities_of(model, views[:, None, :], preprocessing, args.model_dir)[0]
+                p = window_probabilities(model, views[None], preprocessing, args.model_dir)[0]
                 window.update(emotion=labels[int(p.argmax())], confidence=float(p.max()),
                               probabilities={label: float(q) for label, q in zip(labels, p)})
             print(json.dumps(window) if args.json else window_line(window), flush=True)

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from conftest import FEATURE_CONFIG, coloured_noise, speech_like
+from conftest import FEATURE_CONFIG, coloured_noise, speech_like, write_wav
 from ser import inference
 from ser.errors import ConfigError
 
@@ -60,8 +60,6 @@ def test_a_window_of_steady_noise_alone_is_silent_with_its_reason():
 
 
 def test_windows_are_classified_block_by_block_as_they_come_and_their_features_not_kept(tmp_path, monkeypatch):
-    from conftest import write_wav
-
     talk = [speech_like(seconds=2.0, sr=16000, seed=s) for s in range(4)] + [np.zeros(3 * 16000, np.float32)]
     path = write_wav(tmp_path / "talk.wav", np.concatenate(talk), sr=16000)  # speech, then a silent tail
     blocks = []

@@ -14,7 +14,7 @@ spec.loader.exec_module(stream_speed)
 ALLOCATE_MB = "import sys, numpy; block = numpy.ones(int(sys.argv[1]) * 2 ** 17); block += 1"  # 8 bytes each
 
 
-def test_the_peak_memory_is_the_measured_process_s_not_the_benchmark_s(tmp_path):
+def test_the_peak_memory_is_the_measured_process_s_not_the_benchmark_s():
     held = np.ones(400 * 2 ** 17)  # 400 MB held here, as the benchmark holds the long recording
     held += 1  # touched: resident
     _, small = stream_speed.long_file([sys.executable, "-c", ALLOCATE_MB], "20")
