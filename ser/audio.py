@@ -65,7 +65,7 @@ def _checked(samples: np.ndarray, path: Path) -> np.ndarray:
     """samples (n, n_channels) as read from path, unless they cannot be audio (AudioError naming the file)."""
     peak = float(np.abs(samples).max()) if samples.size else 0.0
     if not np.isfinite(peak):
-        raise AudioError(f"{path}: contains NaN or infinite samples")
+        raise AudioError(f"{path}: contains NaN or infinite samples; export it again from the program that made it")
     if peak > MAX_SAMPLE_PEAK:
         raise AudioError(f"{path}: samples reach {peak:.3g}, far outside -1..1 (a float file written unscaled?); "
                          f"rescale it to -1..1")
@@ -73,6 +73,8 @@ def _checked(samples: np.ndarray, path: Path) -> np.ndarray:
 
 
 def _unreadable(path: Path, err: Exception) -> AudioError:
+    if Path(path).is_file() and Path(path).stat().st_size == 0:
+        return AudioError(f"{path}: empty file (0 bytes; was the recording saved?)")
     reason = str(err).split(":")[-1].strip().rstrip(".") or type(err).__name__  # libsndfile's message is the useful part
     if Path(path).suffix.lower() in CONVERT_FIRST:
         reason += f"; {Path(path).suffix} is not read here: convert it first, ffmpeg -i '{path}' " \

@@ -39,6 +39,11 @@ def test_unreadable_and_empty_files_are_named(tmp_path):
     empty = write_wav(tmp_path / "empty.wav", np.zeros(0, np.float32))
     with pytest.raises(audio.AudioError, match=f"{empty}: empty"):
         audio.load_audio(empty, 16000)
+    nothing = tmp_path / "nothing.wav"  # a recording that was never saved: 0 bytes, not even a header
+    nothing.touch()
+    for read in (lambda: audio.load_audio(nothing, 16000), lambda: list(audio.audio_blocks(nothing, 16000))):
+        with pytest.raises(audio.AudioError, match=re.escape(f"{nothing}: empty file (0 bytes; was the recording saved?)")):
+            read()
 
 
 @pytest.mark.parametrize("offset", [20, -7, 0])
