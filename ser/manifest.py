@@ -1,6 +1,6 @@
 """Your own corpus: a CSV that lists recordings with their labels (EXAMPLE), read into ser.corpus.LabelledFile.
 
-A header, then one row per file: `path` (relative to the CSV's folder, or absolute), `emotion` (any
+A header, then one row per file: `path` (relative to the CSV's folder, or absolute; / or Windows' \\), `emotion` (any
 label name; case and spaces do not matter), `speaker` (any string); optional `gender` (male, female
 or empty) and `corpus` (default: the CSV's file name without its suffix). Rows that cannot be used
 (an empty label or speaker, a file that does not exist) are skipped with a warning naming the row.
@@ -51,6 +51,17 @@ def read_rows(path: Path, required: tuple[str, ...] = REQUIRED) -> list[tuple[in
     return [(number, {name: cell.strip() for name, cell in zip(header, row)}) for number, row in rows]
 
 
+def audio_path(listed: str, folder: Path) -> Path:
+    """The file a manifest row's path names: relative to the manifest's folder unless absolute; a path written
+    on Windows (clips\\anna_01.wav) is read with / where no file has the backslashes in its name."""
+    audio = Path(listed).expanduser()
+    audio = audio if audio.is_absolute() else folder / audio
+    if "\\" in listed and not audio.exists():
+        written_on_windows = audio_path(listed.replace("\\", "/"), folder)
+        return written_on_windows if written_on_windows.exists() else audio
+    return audio
+
+
 def read_manifest(path: Path, required: tuple[str, ...] = REQUIRED) -> tuple[list[LabelledFile], list[dict]]:
     """The usable rows of a manifest as LabelledFiles, and skipped {"path", "reason"} (each also a warning).
 
@@ -62,8 +73,7 @@ def read_manifest(path: Path, required: tuple[str, ...] = REQUIRED) -> tuple[lis
     files, skipped, sexes = [], [], {}
     for number, row in read_rows(path, required):
         where = f"manifest {path} line {number}"
-        audio = Path(row["path"]).expanduser()
-        audio = audio if audio.is_absolute() else path.parent / audio
+        audio = audio_path(row["path"], path.parent)
         emotion, speaker = normalise_label(row["emotion"]), row.get("speaker", str(audio))
         reason = ("the emotion is empty" if not emotion else "the speaker is empty" if not speaker
                   else "the path is empty" if not row["path"] else None if audio.is_file() else

@@ -64,6 +64,18 @@ def test_rows_become_labelled_files_with_one_spelling_per_label(tmp_path):
     assert [(f.speaker, f.gender, f.corpus) for f in files] == [("s1", "female", "lab"), ("s2", "", "x")]
 
 
+def test_a_manifest_written_on_windows_finds_its_files(tmp_path):
+    """clips\\anna_01.wav names clips/anna_01.wav here, unless a file has that backslash in its name (legal here)."""
+    clip = write_wav(tmp_path / "clips" / "anna_01.wav", speech_like())
+    odd = write_wav(tmp_path / "odd\\name.wav", speech_like())
+    path = write_csv(tmp_path / "lab.csv", [{"path": "clips\\anna_01.wav", "emotion": "happy", "speaker": "anna"},
+                                            {"path": "odd\\name.wav", "emotion": "sad", "speaker": "anna"},
+                                            {"path": "clips\\gone.wav", "emotion": "sad", "speaker": "anna"}])
+    files, skipped = read_manifest(path)
+    assert [f.path for f in files] == [clip, odd]
+    assert [s["path"] for s in skipped] == [str(tmp_path / "clips\\gone.wav")]  # named as listed
+
+
 def test_label_order_puts_ravdess_emotions_first_then_the_rest_alphabetically():
     assert corpus.label_order(["bored", "Sad", "angry", "Amused", "neutral"]) == (
         "neutral", "sad", "angry", "amused", "bored")
