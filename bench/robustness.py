@@ -4,7 +4,8 @@ Trains the default recipe exactly as model_training.py does (the same seed gives
 the 6 actor folds of --folds 6, or with --folds 0 the prepared single split, quicker), then
 classifies every test file on its own as predict.py does (its features, its own test-time
 augmented copies, the class prior), clean and under each condition of CONDITIONS
-(ser.degradations), made deterministically from the file's name and the seed. Babble mixes
+(ser.degradations; "cut to the speech" keeps only the speech span, as a recording cut tightly around
+its sentence), made deterministically from the file's name and the seed. Babble mixes
 BABBLE_TALKERS files of the fold's training actors, never a test actor. Prints per condition the
 balanced accuracy (mean over folds), its drop against clean, and how many files were rejected
 (no speech found: counted as wrong).
@@ -12,6 +13,7 @@ balanced accuracy (mean over folds), its drop against clean, and how many files 
     python bench/robustness.py --data-dir bench/work/default/processed --folds 0   # single split
     python bench/robustness.py --data-dir bench/work/default/processed             # the 6 folds
     python bench/robustness.py --train-args --no-test-time-augment                 # model_training.py flags
+    python bench/robustness.py --only "telephone,cut to the speech"                # some conditions (and clean)
 """
 
 from __future__ import annotations
@@ -38,21 +40,24 @@ CACHE_DIR = "bench/work/cache"  # augmented copies, shared with bench/accuracy.p
 FOLDS = 6  # actor folds as in model_training.py --folds; 0: the prepared single split
 SEED = 42  # seed of the training (model_training.py's) and of the degraded copies
 BABBLE_TALKERS = 4  # training actors' files summed into the babble
+ONLY = ""  # measure only these conditions besides clean, comma-separated ("telephone,babble 10 dB"); empty: all
 JOBS = -1  # worker processes for the degraded copies' features; -1 = all cores
 # ----------------------------------------------------------------------------------------------
 
-CONDITIONS = {  # name -> degraded signal, from (signal, sample rate, rng, babble talkers, speech power)
-    "clean": lambda x, sr, rng, talkers, p: x,
-    "white noise 20 dB": lambda x, sr, rng, talkers, p: degradations.white_noise(x, 20, rng, p),
-    "white noise 10 dB": lambda x, sr, rng, talkers, p: degradations.white_noise(x, 10, rng, p),
-    "white noise 5 dB": lambda x, sr, rng, talkers, p: degradations.white_noise(x, 5, rng, p),
-    "babble 10 dB": lambda x, sr, rng, talkers, p: degradations.babble(x, talkers, 10, p),
-    "telephone": lambda x, sr, rng, talkers, p: degradations.telephone(x, sr),
-    "reverberation RT60 0.5 s": lambda x, sr, rng, talkers, p: degradations.reverberation(x, sr, 0.5, rng),
-    "MP3 32 kbit/s": lambda x, sr, rng, talkers, p: degradations.mp3(x, sr, 32),
-    "level -30 dB": lambda x, sr, rng, talkers, p: degradations.gain(x, -30),
-    "clipping (+20 dB)": lambda x, sr, rng, talkers, p: degradations.clipped(x, 20),
-    "microphone tilt ±6 dB": lambda x, sr, rng, talkers, p: degradations.tilt(x, sr),
+CONDITIONS = {  # name -> degraded signal, from (signal, sample rate, rng, babble talkers, speech power,
+#               speech span (start, end) in samples)
+    "clean": lambda x, sr, rng, talkers, p, span: x,
+    "white noise 20 dB": lambda x, sr, rng, talkers, p, span: degradations.white_noise(x, 20, rng, p),
+    "white noise 10 dB": lambda x, sr, rng, talkers, p, span: degradations.white_noise(x, 10, rng, p),
+    "white noise 5 dB": lambda x, sr, rng, talkers, p, span: degradations.white_noise(x, 5, rng, p),
+    "babble 10 dB": lambda x, sr, rng, talkers, p, span: degradations.babble(x, talkers, 10, p),
+    "telephone": lambda x, sr, rng, talkers, p, span: degradations.telephone(x, sr),
+    "reverberation RT60 0.5 s": lambda x, sr, rng, talkers, p, span: degradations.reverberation(x, sr, 0.5, rng),
+    "MP3 32 kbit/s": lambda x, sr, rng, talkers, p, span: degradations.mp3(x, sr, 32),
+    "level -30 dB": lambda x, sr, rng, talkers, p, span: degradations.gain(x, -30),
+    "clipping (+20 dB)": lambda x, sr, rng, talkers, p, span: degradations.clipped(x, 20),
+    "microphone tilt ±6 dB": lambda x, sr, rng, talkers, p, span: degradations.tilt(x, sr),
+    "cut to the speech": lambda x, sr, rng, talkers, p, span: x[span[0]:span[1]],  # no pause before or after it
 }
 
 
@@ -78,7 +83,7 @@ def condition_views(path: str, talkers: list[str], config: features.FeatureConfi
         degrade = CONDITIONS[name]
         rng = np.random.default_rng(augment.file_seed(f"{Path(path).name}:{name}", seed))
         try:
-            degraded = degrade(signal, config.sample_rate, rng, voices, speech_power)
+            degraded = degrade(signal, config.sample_rate, rng, voices, speech_power, (start, end))
             views[name] = inference.feature_views(degraded, config, tta, Path(path).name)
         except audio.AudioError:
             views[name] = None
@@ -140,6 +145,7 @@ def main(argv=None) -> int:
 
 
 def run(args) -> None:
+    conditions = ("clean", *(n for n in condition_names(args.only) if n != "clean")) if args.only else tuple(CONDITIONS)
     config = model_training.train_config(model_training.parse_args(["--seed", str(args.seed), *args.train_args]))
     prepared = prepared_data.load_prepared(args.data_dir)
     import tensorflow as tf
@@ -155,7 +161,7 @@ def run(args) -> None:
     for number, split in enumerate(splits, 1):
         result = training.train_and_evaluate(data, split, augmented, config, rng, verbose=0)
         per_fold.append(score_split(data, split, result, tta, prepared.feature_config, args.seed,
-                                    args.babble_talkers, args.jobs))
+                                    args.babble_talkers, args.jobs, conditions))
         print(f"fold {number}/{len(splits)}, test speakers {result.metrics['test_speakers']} (training's own clean "
               f"evaluation {100 * result.metrics['balanced_accuracy']:.1f}): "
               + ", ".join(f"{name} {100 * uar:.1f}" for name, (uar, _) in per_fold[-1].items()), flush=True)
@@ -163,7 +169,7 @@ def run(args) -> None:
           f"model_training.py {' '.join(args.train_args) or '(defaults)'}")
     clean = np.mean([fold["clean"][0] for fold in per_fold])
     print(f"{'condition':<28}{'UAR':>8}{'drop':>8}{'rejected files':>16}")
-    for name in CONDITIONS:
+    for name in conditions:
         value = np.mean([fold[name][0] for fold in per_fold])
         print(f"{name:<28}{100 * value:>8.1f}{100 * (value - clean):>8.1f}"
               f"{sum(fold[name][1] for fold in per_fold):>16d}")

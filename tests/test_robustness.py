@@ -1,11 +1,14 @@
 """bench/robustness.py: every condition gives predict.py's views, deterministically; rejected files count as wrong."""
 
 import importlib.util
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from conftest import AUGMENT_CONFIG, FEATURE_CONFIG, ROOT, speech_like, write_wav
+from ser import features
+from ser.audio import load_audio
 from ser.errors import UserError
 
 spec = importlib.util.spec_from_file_location("robustness", ROOT / "bench" / "robustness.py")
@@ -30,6 +33,11 @@ def test_each_condition_gives_the_views_predict_computes(tmp_path):
             assert not np.allclose(value, clean), name  # the condition changed the features
     again = robustness.condition_views(path, talkers, FEATURE_CONFIG, tta, seed=1)
     assert all(np.array_equal(views[k], again[k]) for k in views)
+    signal = load_audio(path, FEATURE_CONFIG.sample_rate)  # a recording cut tightly around its speech span
+    start, end = features.speech_span(signal, FEATURE_CONFIG)
+    assert 0 < start and end < len(signal)
+    np.testing.assert_array_equal(views["cut to the speech"],
+                                  inference.feature_views(signal[start:end], FEATURE_CONFIG, tta, Path(path).name))
 
 
 def test_a_rejected_file_counts_as_wrong():
