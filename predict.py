@@ -21,7 +21,8 @@ named like RAVDESS (03-01-05-...-12.wav), or listed in --manifest (a CSV with th
 emotion, as data_preparation.py reads), also show their true emotion, and the run ends with the
 accuracy over them; with --manifest and --out-dir, DIR/metrics.json (balanced accuracy over the
 labels the model knows, accuracy, per-class recall, confusion matrix, unknown_labels with their
-counts) and DIR/confusion_matrix.png are written.
+counts) and DIR/confusion_matrix.png are written. A file cut close to its speech (its pauses under
+ser.inference.MIN_PAUSE_FRACTION of it) is warned about: the model learned recordings with pauses.
 
 Exit codes: 0 all files predicted; 1 some files could not be read (each named on stderr);
 2 the model folder is missing or incomplete, or there is no audio to predict.
@@ -213,6 +214,17 @@ def run_stream(args, preprocessing: model_folder.Preprocessing) -> int:
     return 0
 
 
+def warn_cut_recordings(cut: list[inference.FileFeatures], named: int = 3) -> None:
+    """One warning per file cut close to its speech (the first `named`, then how many more), with the way out."""
+    for item in cut[:named]:
+        log.warning("%s: hardly any quiet around the speech (pauses %.1f%% of the recording): the model learned "
+                    "recordings with pauses and scores lower on recordings cut to their speech; leave half a second "
+                    "of quiet before and after it", item.path, 100 * item.pause_fraction)
+    if len(cut) > named:
+        log.warning("... and %d more files with hardly any quiet around the speech (--json: pause_fraction under %g)",
+                    len(cut) - named, inference.MIN_PAUSE_FRACTION)
+
+
 def run(args) -> int:
     """Predict every file named; the exit code (see the module docstring)."""
     preprocessing = model_folder.load_preprocessing(args.model_dir)
@@ -256,6 +268,7 @@ def run(args) -> int:
         if item.error:
             log.error("%s: %s", item.path, item.error)
     usable = [item for item in features if item.error is None]
+    warn_cut_recordings(inference.cut_recordings(usable))
     failed = len(errors) + len(skipped) + len(features) - len(usable)
     if usable:
         results = classify(usable, preprocessing, model, args.model_dir, truths)

@@ -200,6 +200,19 @@ def test_steady_noise_subtraction_takes_out_a_hiss_and_leaves_a_clean_recording_
     assert degradations.power(untouched[voice] - clean[voice]) < degradations.power(clean[voice]) * 1e-3
 
 
+def test_pause_fraction_is_the_share_of_the_sound_outside_the_speech_whatever_the_padding():
+    t = np.arange(24000) / 16000
+    voice = 0.1 * sum(np.sin(2 * np.pi * 140 * k * t) / k for k in range(1, 12))  # 1.5 s, steady
+    quiet = 1e-4 * np.random.default_rng(0).standard_normal(8000)  # 0.5 s of room tone
+    with_pauses = np.concatenate([quiet, voice, quiet]).astype(np.float32)
+    assert features.pause_fraction(with_pauses, CONFIG) == pytest.approx(0.4, abs=0.03)  # the span: frames of 32 ms
+    assert features.pause_fraction(with_pauses[4000:-4000], CONFIG) == pytest.approx(0.25, abs=0.03)  # halved
+    padded = np.pad(with_pauses, 8000)  # digital silence is not a pause
+    assert features.pause_fraction(padded, CONFIG) == pytest.approx(features.pause_fraction(with_pauses, CONFIG),
+                                                                     abs=0.02)
+    assert features.pause_fraction(np.zeros(16000, np.float32), CONFIG) == 0.0
+
+
 def test_steady_noise_moves_the_features_of_real_speech_less_with_the_subtraction(mini_dir, prepared_mini):
     """In units of the features' spread over the mini corpus (X_train of the prepared arrays)."""
     spread = np.load(prepared_mini / "X_train.npy").std(axis=0) + 1e-6

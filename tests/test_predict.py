@@ -17,7 +17,7 @@ import soundfile as sf
 
 import predict
 from conftest import ROOT, assert_one_line_error, interrupt_when, loky_workers, rewrite_folder, speech_like, write_wav
-from ser import audio, augment, corpus, inference, model_folder
+from ser import audio, augment, corpus, features, inference, model_folder
 
 
 def run(*argv, model_dir):
@@ -87,6 +87,27 @@ def test_test_time_copies_are_the_files_own_and_can_be_turned_off(trained_mini, 
     code, out_tta, err = run(path, "--json", model_dir=trained_mini)
     assert code == 0, err
     assert json.loads(out)[0]["probabilities"] != json.loads(out_tta)[0]["probabilities"]
+
+
+def test_a_recording_cut_to_its_speech_is_warned_about_with_the_way_out(trained_mini, clips, tmp_path):
+    signal = audio.load_audio(clips["original"], 16000)
+    start, end = features.speech_span(signal, model_folder.load_preprocessing(trained_mini).feature_config)
+    cut = write_wav(tmp_path / "cut.wav", signal[start:end], 16000)
+    code, out, err = run(clips["original"], cut, "--json", model_dir=trained_mini)
+    assert code == 0, err
+    fractions = {Path(r["file"]).name: r["pause_fraction"] for r in json.loads(out)}
+    assert fractions["cut.wav"] < inference.MIN_PAUSE_FRACTION <= fractions[clips["original"].name]
+    warnings = [line for line in err.splitlines() if "hardly any quiet" in line]
+    assert len(warnings) == 1 and str(cut) in warnings[0] and "leave half a second of quiet" in warnings[0]
+
+
+def test_more_than_three_cut_recordings_are_counted_not_each_named(caplog):
+    cut = [inference.FileFeatures(Path(f"clip{i}.wav"), pause_fraction=0.05) for i in range(5)]
+    predict.warn_cut_recordings(inference.cut_recordings(cut + [inference.FileFeatures(Path("whole.wav"),
+                                                                                        pause_fraction=0.4)]))
+    lines = [r.getMessage() for r in caplog.records]
+    assert [any(f"clip{i}.wav" in line for line in lines) for i in range(5)] == [True, True, True, False, False]
+    assert "and 2 more files" in lines[-1] and not any("whole.wav" in line for line in lines)
 
 
 def test_segments_of_a_long_recording(trained_mini, clips):
