@@ -118,9 +118,9 @@ def speech_span(signal: np.ndarray, config: FeatureConfig) -> tuple[int, int]:
 
 
 def pause_fraction(signal: np.ndarray, config: FeatureConfig) -> float:
-    """Share (0-1) of signal's sound (n_samples,; between its leading and trailing digital silence) that lies
-    outside its speech_span: the pauses before and after the speech. RAVDESS's files hold about a second of
-    quiet on either side (a median 0.45 of the recording; EmoDB's, 0.07); one cut to its speech almost none."""
+    """Share (0-1) of signal (n_samples,), between its leading and trailing digital silence, that lies outside
+    its speech_span: the pauses before and after the speech. RAVDESS's files hold about a second of quiet on
+    either side (a median 0.45 of the recording; EmoDB's, 0.07); one cut to its speech almost none."""
     sound = np.flatnonzero(signal)
     if sound.size == 0:
         return 0.0
