@@ -121,12 +121,18 @@ def pause_fraction(signal: np.ndarray, config: FeatureConfig) -> float:
     """Share (0-1) of signal (n_samples,), between its leading and trailing digital silence, that lies outside
     its speech_span: the pauses before and after the speech. RAVDESS's files hold about a second of quiet on
     either side (a median 0.45 of the recording; EmoDB's, 0.07); one cut to its speech almost none."""
-    sound = np.flatnonzero(signal)
-    if sound.size == 0:
+    first, last = sound_bounds(signal)
+    if last == first:
         return 0.0
-    first, last = int(sound[0]), int(sound[-1]) + 1
     start, end = speech_span(signal, config)
     return 1.0 - max(0, min(end, last) - max(start, first)) / (last - first)
+
+
+def sound_bounds(signal: np.ndarray) -> tuple[int, int]:
+    """(start, end) samples of signal (n_samples,) between its leading and trailing digital silence (padding);
+    (0, 0) if every sample is 0."""
+    sound = np.flatnonzero(signal)
+    return (int(sound[0]), int(sound[-1]) + 1) if sound.size else (0, 0)
 
 
 def sound_spectrum(signal: np.ndarray, config: FeatureConfig) -> tuple[int, int, np.ndarray]:
@@ -135,10 +141,9 @@ def sound_spectrum(signal: np.ndarray, config: FeatureConfig) -> tuple[int, int,
     signal for speech_band_contrast_db and subtract_steady_noise."""
     import librosa
 
-    sound = np.flatnonzero(signal)
-    if sound.size == 0:
+    start, end = sound_bounds(signal)
+    if end == start:
         return 0, 0, np.zeros((1 + config.n_fft // 2, 0), np.complex64)
-    start, end = int(sound[0]), int(sound[-1]) + 1
     return start, end, librosa.stft(signal[start:end], n_fft=config.n_fft, hop_length=config.hop_length)
 
 
