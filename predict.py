@@ -8,6 +8,7 @@
     arecord -q -f S16_LE -r 16000 -c 1 | python predict.py --stream -   # live: a line per 3 s window
     ffmpeg -i talk.mp4 -f s16le -ac 1 -ar 16000 - | python predict.py --stream - --json
     python predict.py --manifest theirs.csv --out-dir eval/   # labelled files from elsewhere: metrics.json, plot
+    python predict.py --manifest theirs.csv --adapt-speakers  # each speaker's 20+ files centred on their own mean
 
 Any sample rate, bit depth, mono or stereo; WAV, FLAC, OGG and MP3 (what libsndfile decodes).
 Features are computed by ser.features.extract_features with the feature config saved in the
@@ -23,6 +24,9 @@ accuracy over them; with --manifest and --out-dir, DIR/metrics.json (balanced ac
 labels the model knows, accuracy, per-class recall, confusion matrix, unknown_labels with their
 counts) and DIR/confusion_matrix.png are written. A file cut close to its speech (its pauses under
 ser.inference.MIN_PAUSE_FRACTION of it) is warned about: the model learned recordings with pauses.
+With --adapt-speakers, each speaker's features are centred on that speaker's own mean over the files
+given (ser.adaptation) instead of the training speakers' mean: the speaker is a manifest's speaker
+column, or the actor of a RAVDESS name, or else all the files given are one speaker.
 
 Exit codes: 0 all files predicted; 1 some files could not be read (each named on stderr);
 2 the model folder is missing or incomplete, or there is no audio to predict.
@@ -38,8 +42,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ser import (audio, cli, corpus, features, inference, manifest, metrics, model_folder, network, parallel, plots,
-                 stream)
+from ser import (adaptation, audio, cli, corpus, features, inference, manifest, metrics, model_folder, network,
+                 parallel, plots, stream)
 from ser.atomic import bytes_saver, write_folder
 from ser.errors import UserError
 
@@ -53,6 +57,8 @@ MIN_FILES_FOR_WORKERS = 8  # fewer files (with --segment: windows of a file) tha
 TEST_TIME_AUGMENT = True  # average over the augmented copies the model was evaluated with (if it was)
 STREAM_SEGMENT = 3.0  # with --stream: seconds per window when --segment is not given
 RATE = 16000  # with --stream: sample rate (Hz) of raw 16-bit mono PCM on the input (a WAV stream's header gives its own)
+ADAPT_SPEAKERS = False  # centre each speaker's features on their own mean over the files given: for 20 or more
+#                        recordings of each speaker spanning their emotions, not fewer or one-sided (README)
 RUNTIME = "numpy"  # numpy: model.npz, the same weights without importing TensorFlow (seconds faster to start);
 #                    keras: model.keras, the model of record (the two agree to 1e-5)
 # ----------------------------------------------------------------------------------------------
@@ -143,10 +149,12 @@ def plot_paths(plot: Path, files: list[Path]) -> list[Path]:
     return paths
 
 
-def probabilities_of(model, views: np.ndarray, preprocessing: model_folder.Preprocessing, model_dir) -> np.ndarray:
-    """(n, n_labels) probabilities of views (n_views, n, n_features) from the saved scaler, network and prior."""
-    probabilities = network.predict_views(model, network.apply_scaler(views, preprocessing.mean, preprocessing.scale),
-                                          preprocessing.class_prior)
+def probabilities_of(model, views: np.ndarray, preprocessing: model_folder.Preprocessing, model_dir,
+                     scaler: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+    """(n, n_labels) probabilities of views (n_views, n, n_features) from the saved scaler (or scaler: each
+    file's own (mean, scale), each (n, n_features)), network and prior."""
+    mean, scale = scaler or (preprocessing.mean, preprocessing.scale)
+    probabilities = network.predict_views(model, network.apply_scaler(views, mean, scale), preprocessing.class_prior)
     if not np.isfinite(probabilities).all():
         raise model_folder.ModelDirError(f"{model_dir}'s network gives NaN or infinite probabilities (its weights "
                                          f"are broken: trained on bad values?); {model_folder.remake_hint(model_dir)}")
@@ -154,12 +162,48 @@ def probabilities_of(model, views: np.ndarray, preprocessing: model_folder.Prepr
 
 
 def classify(usable: list[inference.FileFeatures], preprocessing: model_folder.Preprocessing, model, model_dir,
-             truths: dict[Path, str] | None = None) -> list[dict]:
-    """Results per file (see inference.predictions): the rows of whole files are classified here, all in one go;
-    files cut into windows hold their probabilities already."""
+             truths: dict[Path, str] | None = None, speakers: np.ndarray | None = None) -> list[dict]:
+    """Results per file (see inference.predictions): the rows of whole files are classified here, all in one go,
+    adapted to each file's speaker if speakers (one per usable file, all whole files) are given; files cut into
+    windows hold their probabilities already."""
     rows = [item.rows for item in usable if item.probabilities is None]
-    probabilities = window_probabilities(model, np.concatenate(rows), preprocessing, model_dir) if rows else None
+    probabilities = None
+    if rows:
+        views = np.concatenate(rows)  # (n, n_views, n_features)
+        scaler = None if speakers is None else speaker_scaler(views[:, 0], speakers, preprocessing)
+        probabilities = window_probabilities(model, views, preprocessing, model_dir, scaler)
     return inference.predictions(usable, probabilities, preprocessing.labels, truths)
+
+
+def speakers_of(paths: list[Path], listed: list[corpus.LabelledFile]) -> np.ndarray:
+    """(n,) the speaker of each file for --adapt-speakers: its manifest row's speaker (read_manifest names each
+    file its own speaker when the manifest has no speaker column: then not used), else the actor of a RAVDESS
+    name, else "" (the files given, as one speaker)."""
+    named = {file.path: file.speaker for file in listed if file.speaker != str(file.path)}
+
+    def speaker(path: Path) -> str:
+        if path in named:
+            return named[path]
+        try:
+            return f"RAVDESS actor {corpus.parse_name(path).actor}"
+        except UserError:
+            return ""
+
+    return np.array([speaker(path) for path in paths], dtype=object)
+
+
+def speaker_scaler(X: np.ndarray, speakers: np.ndarray, preprocessing: model_folder.Preprocessing):
+    """ser.adaptation.speaker_scaler of the files' own features X (n, n_features), with a line saying how many
+    speakers were adapted and a warning naming those with too few files."""
+    mean, scale, too_few = adaptation.speaker_scaler(X, speakers, preprocessing.mean, preprocessing.scale)
+    log.info("--adapt-speakers: %d of %d speaker(s) centred on their own mean", len(set(speakers)) - len(too_few),
+             len(set(speakers)))
+    if too_few:
+        names = ", ".join(str(s) or "the files given (no speaker named)" for s in too_few[:3])
+        log.warning("fewer than %d files of %s%s: classified without adaptation; give %d or more recordings of each "
+                    "speaker", adaptation.MIN_FILES, names, f" and {len(too_few) - 3} more speakers"
+                    if len(too_few) > 3 else "", adaptation.MIN_FILES)
+    return mean, scale
 
 
 def window_features(path: Path, preprocessing: model_folder.Preprocessing, model, args, tta, workers: int):
@@ -175,9 +219,10 @@ def window_features(path: Path, preprocessing: model_folder.Preprocessing, model
     return inference.segment_features(path, config, args.segment, args.segment_overlap, tta, classify_block, mapper)
 
 
-def window_probabilities(model, views: np.ndarray, preprocessing: model_folder.Preprocessing, model_dir) -> np.ndarray:
-    """(n, n_labels) probabilities of n files' or windows' views (n, n_views, n_features)."""
-    return probabilities_of(model, views.transpose(1, 0, 2), preprocessing, model_dir)
+def window_probabilities(model, views: np.ndarray, preprocessing: model_folder.Preprocessing, model_dir,
+                         scaler: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+    """(n, n_labels) probabilities of n files' or windows' views (n, n_views, n_features) (probabilities_of)."""
+    return probabilities_of(model, views.transpose(1, 0, 2), preprocessing, model_dir, scaler)
 
 
 def run_stream(args, preprocessing: model_folder.Preprocessing) -> int:
@@ -185,8 +230,9 @@ def run_stream(args, preprocessing: model_folder.Preprocessing) -> int:
     config, labels = preprocessing.feature_config, preprocessing.labels
     seconds = args.segment or args.stream_segment
     inference.check_segment(seconds, args.segment_overlap, config.min_speech_seconds)
-    if args.paths or args.manifest or args.plot:
-        raise UserError("--stream reads one stream; give files, --manifest or --plot in a run without it")
+    if args.paths or args.manifest or args.plot or args.adapt_speakers:
+        raise UserError("--stream reads one stream; give files, --manifest, --plot or --adapt-speakers in a run "
+                        "without it")
     model = model_folder.load_network(args.model_dir, len(preprocessing.mean), len(labels), args.runtime)
     tta = preprocessing.test_time_augment if args.test_time_augment else None
     size, hop = inference.window_size_hop(config.sample_rate, seconds, args.segment_overlap)
@@ -231,6 +277,9 @@ def run(args) -> int:
     if args.stream:
         return run_stream(args, preprocessing)
     inference.check_segment(args.segment, args.segment_overlap, preprocessing.feature_config.min_speech_seconds)
+    if args.adapt_speakers and args.segment > 0:
+        raise UserError("--adapt-speakers classifies whole files, each with its speaker's other files; leave out "
+                        "--segment (or --adapt-speakers)")
     workers = parallel.worker_count(args.jobs)
     if not args.paths and not args.manifest:
         raise UserError("give audio files or folders to predict, or --manifest CSV (python predict.py --help)")
@@ -247,7 +296,7 @@ def run(args) -> int:
     files, errors = corpus.find_audio(args.paths)
     for error in errors:
         log.error("%s", error)
-    truths, skipped = None, []
+    truths, skipped, listed = None, [], []
     if args.manifest:  # its unusable rows are warned about by the reader, and count as failed
         listed, skipped = manifest.read_manifest(args.manifest, required=("path", "emotion"))
         truths = {file.path: file.emotion for file in manifest.unique_files(listed)}
@@ -271,7 +320,8 @@ def run(args) -> int:
     warn_cut_recordings(inference.cut_recordings(usable))
     failed = len(errors) + len(skipped) + len(features) - len(usable)
     if usable:
-        results = classify(usable, preprocessing, model, args.model_dir, truths)
+        speakers = speakers_of([item.path for item in usable], listed) if args.adapt_speakers else None
+        results = classify(usable, preprocessing, model, args.model_dir, truths, speakers)
         print(json.dumps(results, indent=2) if args.json else table(results))
         if args.plot:
             drawn = plot_paths(args.plot, [item.path for item in usable])
@@ -284,7 +334,7 @@ def run(args) -> int:
             scored = [r for r in results if "true_emotion" in r]
             figures = {**metrics.labelled_figures([r["true_emotion"] for r in scored], [r["emotion"] for r in scored],
                                                   preprocessing.labels), "n_failed": failed,
-                       "manifest": str(args.manifest.resolve())}
+                       "manifest": str(args.manifest.resolve()), "adapt_speakers": args.adapt_speakers}
             log.info("%s", manifest_summary(figures, args.manifest))
             if args.out_dir:
                 write_evaluation(args.out_dir, figures, results)

@@ -9,11 +9,17 @@ settings and any of its flags given after --train-args. Compare the mean held-ou
 accuracy of two settings, then measure the chosen one with bench/accuracy.py. With --conditions,
 the held-out actors' files are also degraded as bench/robustness.py degrades the test actors'
 (babble from the fold's training actors), so that a robustness setting is chosen on held-out
-actors too, never on the test actors.
+actors too, never on the test actors. With --other-corpus, every fold's model also classifies the
+labelled recordings of a manifest made elsewhere (bench/robustness.py's other corpus): give it the
+speakers set aside for selection, and keep the others for the figure measured once after the choice.
+With --adapt-speakers, the held-out actors (and the other corpus) are also scored as predict.py
+--adapt-speakers classifies them, each speaker's features centred on their own mean ("centred") or
+also scaled by their own spread ("standardised"): ser.adaptation's choice is made on these columns.
 
     python bench/nested_check.py --data-dir bench/work/default/processed            # the reference
     python bench/nested_check.py --data-dir bench/work/default/processed --train-args --dropout 0.6
     python bench/nested_check.py --conditions "telephone,babble 10 dB"             # also held out, degraded
+    python bench/nested_check.py --other-corpus emodb_selection.csv                # and another studio's speakers
 """
 
 from __future__ import annotations
@@ -44,9 +50,12 @@ FOLDS = 6  # actor folds whose test actors are left out
 HELD_OUT_PER_SEX = 2  # actors of each sex scored in each fold
 VAL_PER_SEX = 2  # validation actors of each sex for the first network (model_training.py rotates them)
 CONDITIONS = ""  # bench/robustness.py conditions to score the held-out actors under too, comma-separated, or all
+OTHER_CORPUS = ""  # a manifest CSV of labelled recordings made elsewhere, also classified by every model (empty: none)
+ADAPT_SPEAKERS = False  # also score the held-out actors (and the other corpus) with their features adapted to them
 JOBS = -1  # worker processes for the degraded copies' features; -1 = all cores
 # ----------------------------------------------------------------------------------------------
 KEYS = ("balanced_accuracy", "accuracy", "macro_f1")
+ADAPTATIONS = {"centred": False, "standardised": True}  # column name -> ser.adaptation's standardise
 
 
 def selection_splits(speakers: np.ndarray, genders: np.ndarray, folds: int = FOLDS,
@@ -96,10 +105,14 @@ def score(args: argparse.Namespace, train_args: argparse.Namespace) -> None:
     data = prepared.dataset()
     augmented = training.augment_dataset(data, prepared.feature_config, config, train_args.cache_dir, train_args.jobs)
     tta = (config.augment_config, config.seed) if config.uses_test_time_augment else None
+    other = (robustness.other_corpus_views(args.other_corpus, prepared.labels, prepared.feature_config, tta, args.jobs)
+             if args.other_corpus else None)
     rng = np.random.default_rng(args.seed)
     print(f"held-out non-test actors, model_training.py {' '.join(args.train_args) or '(defaults)'}, "
           f"seed {args.seed}; figures in %")
-    columns = (*KEYS, *(f"UAR {name}" for name in conditions))
+    scored_sets = ["held-out", *([other.name] if other else [])]
+    columns = (*KEYS, *(f"UAR {name}" for name in conditions), *([f"UAR {other.name}"] if other else []),
+               *(f"{which} {how}" for which in scored_sets for how in ADAPTATIONS if args.adapt_speakers))
     widths = [max(19, len(k) + 2) for k in columns]
     print(f"{'fold':<6}{'test actors (unused)':<22}{'held-out actors':<20}"
           + "".join(f"{k:>{w}}" for k, w in zip(columns, widths)))
@@ -109,13 +122,25 @@ def score(args: argparse.Namespace, train_args: argparse.Namespace) -> None:
         result = training.train_and_evaluate(data, split, augmented, config, rng, verbose=0)
         degraded = robustness.score_split(data, split, result, tta, prepared.feature_config, args.seed,
                                           jobs=args.jobs, conditions=conditions) if conditions else {}
-        results.append([result.metrics[k] for k in KEYS] + [degraded[name][0] for name in conditions])
+        results.append([result.metrics[k] for k in KEYS] + [degraded[name][0] for name in conditions]
+                       + ([robustness.score_views(other.views, other.y, result)[0]] if other else [])
+                       + (adapted_scores(data, split, augmented, config, result, other) if args.adapt_speakers else []))
         print(f"{number:<6}{compact(test_actors, 20):<22}{compact(result.metrics['test_speakers'], 18):<20}"
               + "".join(f"{100 * v:>{w}.1f}" for v, w in zip(results[-1], widths)), flush=True)
     table = 100 * np.array(results)
     print(f"{'mean ± std over folds':<48}" + "".join(f"{m:>{w - 6}.1f} ± {s:4.1f}" for m, s, w in
                                                     zip(table.mean(axis=0), table.std(axis=0), widths)))
     print(f"wall time {time.perf_counter() - start:.0f} s")
+
+
+def adapted_scores(data, split, augmented, config, result, other) -> list[float]:
+    """Balanced accuracy of the held-out actors' files (then of the other corpus, if any) classified with each
+    speaker's features adapted to them, in each of the ADAPTATIONS."""
+    views = training.evaluation_views(data.X, split.test, augmented if config.test_time_augment else None)
+    sets = [(list(views.transpose(1, 0, 2)), data.y[split.test], data.speakers[split.test])]
+    sets += [(other.views, other.y, other.speakers)] if other else []
+    return [robustness.score_views(files, y, result, speakers, standardise)[0]
+            for files, y, speakers in sets for standardise in ADAPTATIONS.values()]
 
 
 if __name__ == "__main__":

@@ -8,12 +8,18 @@ augmented copies, the class prior), clean and under each condition of CONDITIONS
 its sentence), made deterministically from the file's name and the seed. Babble mixes
 BABBLE_TALKERS files of the fold's training actors, never a test actor. Prints per condition the
 balanced accuracy (mean over folds), its drop against clean, and how many files were rejected
-(no speech found: counted as wrong).
+(no speech found: counted as wrong). With --other-corpus, each model also classifies the labelled
+recordings of a manifest made elsewhere (README, *Your own corpus*), scored over the labels it knows:
+a real other studio beside the simulated conditions. With --adapt-speakers, the clean files (and the
+other corpus) are also scored as predict.py --adapt-speakers classifies them (ser.adaptation: each
+speaker's features centred on their own mean; a labelled comparison, not speaker-independent).
 
     python bench/robustness.py --data-dir bench/work/default/processed --folds 0   # single split
     python bench/robustness.py --data-dir bench/work/default/processed             # the 6 folds
     python bench/robustness.py --train-args --no-test-time-augment                 # model_training.py flags
     python bench/robustness.py --only "telephone,cut to the speech"                # some conditions (and clean)
+    python bench/robustness.py --only "telephone" --other-corpus emodb_test.csv    # and recordings made elsewhere
+    python bench/robustness.py --only "telephone" --adapt-speakers                 # and adapted to each speaker
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ import argparse
 import sys
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -29,8 +36,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import model_training  # noqa: E402  (its flags are the settings measured)
-from ser import audio, augment, cli, corpus, degradations, features, inference, network, parallel  # noqa: E402
-from ser import prepared_data, training  # noqa: E402
+from ser import adaptation, audio, augment, cli, corpus, degradations, features, inference, manifest, network  # noqa: E402
+from ser import parallel, prepared_data, training  # noqa: E402
 from ser.errors import UserError  # noqa: E402
 
 # ----------------------------------------------------------------------------------------------
@@ -41,6 +48,8 @@ FOLDS = 6  # actor folds as in model_training.py --folds; 0: the prepared single
 SEED = 42  # seed of the training (model_training.py's) and of the degraded copies
 BABBLE_TALKERS = 4  # training actors' files summed into the babble
 ONLY = ""  # measure only these conditions besides clean, comma-separated ("telephone,babble 10 dB"); empty: all
+OTHER_CORPUS = ""  # a manifest CSV of labelled recordings made elsewhere, also classified by every model (empty: none)
+ADAPT_SPEAKERS = False  # also score clean files (and the other corpus) as predict.py --adapt-speakers classifies them
 JOBS = -1  # worker processes for the degraded copies' features; -1 = all cores
 # ----------------------------------------------------------------------------------------------
 
@@ -112,16 +121,54 @@ def score_split(data, split, result: training.TrainResult, preprocessing_tta, co
                 conditions: tuple[str, ...] = tuple(CONDITIONS)) -> dict:
     """condition -> (balanced accuracy, rejected files) on split.test for the trained result (split_views)."""
     views = split_views(data, split, preprocessing_tta, config, seed, babble_talkers, jobs, conditions)
-    y_true, scores = data.y[split.test], {}
-    for name in conditions:
-        ok = [i for i, v in enumerate(views) if v[name] is not None]
-        y_pred = np.full(len(y_true), -1)
-        if ok:
-            stacked = np.stack([views[i][name] for i in ok], axis=1)  # (views, files, n_features)
-            scaled = network.apply_scaler(stacked, result.mean, result.scale)
-            y_pred[ok] = network.predict_views(result.model, scaled, result.prior).argmax(axis=1)
-        scores[name] = (balanced_accuracy(y_true, y_pred), len(y_true) - len(ok))
-    return scores
+    y_true = data.y[split.test]
+    return {name: score_views([v[name] for v in views], y_true, result) for name in conditions}
+
+
+def score_views(views: list, y_true: np.ndarray, result: training.TrainResult, speakers: np.ndarray | None = None,
+                standardise: bool = adaptation.STANDARDISE) -> tuple[float, int]:
+    """(balanced accuracy, rejected files) of the files whose views (views, n_features) are given, None for a file
+    without speech (counted as wrong), classified by result as predict.py classifies a file; given the files'
+    speakers (n,), as predict.py --adapt-speakers does (ser.adaptation)."""
+    ok = [i for i, v in enumerate(views) if v is not None]
+    y_pred = np.full(len(y_true), -1)
+    if ok:
+        stacked = np.stack([views[i] for i in ok], axis=1)  # (views, files, n_features)
+        mean, scale = result.mean, result.scale
+        if speakers is not None:
+            mean, scale, _ = adaptation.speaker_scaler(stacked[0], np.asarray(speakers)[ok], mean, scale,
+                                                       standardise=standardise)
+        scaled = network.apply_scaler(stacked, mean, scale)
+        y_pred[ok] = network.predict_views(result.model, scaled, result.prior).argmax(axis=1)
+    return balanced_accuracy(y_true, y_pred), len(y_true) - len(ok)
+
+
+class OtherCorpus(NamedTuple):
+    """A manifest's recordings as the benchmarks score them (other_corpus_views)."""
+
+    name: str  # the manifest's file name without its suffix
+    views: list  # per file: (views, n_features) as predict.py computes them, or None without speech
+    y: np.ndarray  # (n,) index into the model's labels
+    speakers: np.ndarray  # (n,) the manifest's speaker of each file
+
+
+def other_corpus_views(path: Path, labels: tuple[str, ...], config: features.FeatureConfig, tta,
+                       jobs: int = JOBS) -> OtherCorpus:
+    """The recordings of a manifest whose emotion is one of the model's labels; the others are left out, with a
+    log line."""
+    files = manifest.unique_files(manifest.read_manifest(path, required=("path", "emotion"))[0])
+    known = [f for f in files if f.emotion in labels]
+    if not known:
+        raise UserError(f"none of the {len(files)} usable files of {path} has one of the labels the model knows "
+                        f"({', '.join(labels)}); check the manifest's emotion column")
+    left_out = sorted({f.emotion for f in files} - set(labels))
+    cli.log.info("other corpus %s: %d files with the model's labels, %d left out (%s)", path, len(known),
+                 len(files) - len(known), ", ".join(left_out) or "none")
+    found = parallel.map_with_progress(inference.FeatureTask(config, tta), [f.path for f in known], jobs,
+                                       desc="other corpus")
+    return OtherCorpus(Path(path).stem, [None if item.rows is None else item.rows[0] for item in found],
+                       np.array([labels.index(f.emotion) for f in known]),
+                       np.array([f.speaker for f in known], dtype=object))
 
 
 class _Task:
@@ -157,11 +204,22 @@ def run(args) -> None:
     splits = (corpus.speaker_folds(data.speakers, data.genders, args.folds, prepared.meta["split"]["val_fraction"], rng)
               if args.folds else [prepared.split()])
     tta = (config.augment_config, config.seed) if config.uses_test_time_augment else None
+    other = (other_corpus_views(args.other_corpus, prepared.labels, prepared.feature_config, tta, args.jobs)
+             if args.other_corpus else None)
     per_fold = []
     for number, split in enumerate(splits, 1):
         result = training.train_and_evaluate(data, split, augmented, config, rng, verbose=0)
         per_fold.append(score_split(data, split, result, tta, prepared.feature_config, args.seed,
                                     args.babble_talkers, args.jobs, conditions))
+        scored = per_fold[-1]
+        if args.adapt_speakers:
+            views = training.evaluation_views(data.X, split.test, augmented if config.test_time_augment else None)
+            scored["clean, speakers adapted"] = score_views(list(views.transpose(1, 0, 2)), data.y[split.test],
+                                                            result, data.speakers[split.test])
+        if other:
+            scored[f"other corpus: {other.name}"] = score_views(other.views, other.y, result)
+            if args.adapt_speakers:
+                scored[f"{other.name}, speakers adapted"] = score_views(other.views, other.y, result, other.speakers)
         print(f"fold {number}/{len(splits)}, test speakers {result.metrics['test_speakers']} (training's own clean "
               f"evaluation {100 * result.metrics['balanced_accuracy']:.1f}): "
               + ", ".join(f"{name} {100 * uar:.1f}" for name, (uar, _) in per_fold[-1].items()), flush=True)
@@ -169,7 +227,7 @@ def run(args) -> None:
           f"model_training.py {' '.join(args.train_args) or '(defaults)'}")
     clean = np.mean([fold["clean"][0] for fold in per_fold])
     print(f"{'condition':<28}{'UAR':>8}{'drop':>8}{'rejected files':>16}")
-    for name in conditions:
+    for name in per_fold[0]:
         value = np.mean([fold[name][0] for fold in per_fold])
         print(f"{name:<28}{100 * value:>8.1f}{100 * (value - clean):>8.1f}"
               f"{sum(fold[name][1] for fold in per_fold):>16d}")

@@ -17,7 +17,7 @@ import soundfile as sf
 
 import predict
 from conftest import ROOT, assert_one_line_error, interrupt_when, loky_workers, rewrite_folder, speech_like, write_wav
-from ser import audio, augment, corpus, features, inference, model_folder
+from ser import adaptation, audio, augment, corpus, features, inference, model_folder, network
 
 
 def run(*argv, model_dir):
@@ -108,6 +108,33 @@ def test_more_than_three_cut_recordings_are_counted_not_each_named(caplog):
     lines = [r.getMessage() for r in caplog.records]
     assert [any(f"clip{i}.wav" in line for line in lines) for i in range(5)] == [True, True, True, False, False]
     assert "and 2 more files" in lines[-1] and not any("whole.wav" in line for line in lines)
+
+
+def test_adapt_speakers_centres_each_speaker_with_enough_files_on_their_own_mean(trained_mini, mini_dir, tmp_path):
+    many = sorted((mini_dir / "Actor_01").glob("*.wav")) + sorted((mini_dir / "Actor_02").glob("*.wav"))
+    few = sorted((mini_dir / "Actor_03").glob("*.wav"))[:3]
+    assert len(many) >= adaptation.MIN_FILES > len(few)
+    listed = [(path, "many") for path in many] + [(path, "few") for path in few]
+    sheet = tmp_path / "theirs.csv"
+    sheet.write_text("path,emotion,speaker\n" + "".join(f"{p},{corpus.true_emotion(p)},{s}\n" for p, s in listed))
+    code, out, err = run("--manifest", sheet, "--adapt-speakers", "--json", model_dir=trained_mini)
+    assert code == 0, err
+    assert "1 of 2 speaker(s) centred on their own mean" in err
+    assert "fewer than 20 files of few: classified without adaptation; give 20 or more recordings" in err
+    adapted = {r["file"]: np.array(list(r["probabilities"].values())) for r in json.loads(out)}
+    code, out, err = run("--manifest", sheet, "--json", model_dir=trained_mini)
+    plain = {r["file"]: np.array(list(r["probabilities"].values())) for r in json.loads(out)}
+    for path in few:  # too few files: as without the flag
+        np.testing.assert_allclose(adapted[str(path)], plain[str(path)], atol=1e-6)
+    # the many files by hand: their views scaled with their own mean of the files' own features
+    preprocessing = model_folder.load_preprocessing(trained_mini)
+    views = np.stack([inference.prediction_features(path, preprocessing.feature_config,
+                                                    preprocessing.test_time_augment).rows[0] for path in many], axis=1)
+    model = model_folder.load_network(trained_mini, len(preprocessing.mean), len(preprocessing.labels), "numpy")
+    expected = network.predict_views(model, (views - views[0].mean(axis=0)) / preprocessing.scale,
+                                     preprocessing.class_prior)
+    np.testing.assert_allclose(np.stack([adapted[str(path)] for path in many]), expected, atol=1e-5)
+    assert max(np.abs(adapted[str(path)] - plain[str(path)]).max() for path in many) > 0.01
 
 
 def test_segments_of_a_long_recording(trained_mini, clips):
@@ -291,7 +318,8 @@ def test_predict_starts_without_training_libraries():
     (["--segment", "4", "--segment-overlap", "1.0"], ["segment_overlap 1.0 must be 0 to 0.9"]),
     (["--jobs", "0"], ["jobs 0: use -1 for all cores"]),
     (["--plot", "t.png"], ["--plot draws a recording's windows over time", "--segment"]),
-    (["--segment", "3", "--plot", "t.jpg"], ["--plot t.jpg is not a .png name"])])
+    (["--segment", "3", "--plot", "t.jpg"], ["--plot t.jpg is not a .png name"]),
+    (["--segment", "3", "--adapt-speakers"], ["--adapt-speakers classifies whole files", "leave out --segment"])])
 def test_flags_that_cannot_work_are_one_line_before_any_work(trained_mini, clips, argv, words):
     code, out, err = run(clips["original"], *argv, model_dir=trained_mini)
     assert code == 2 and out == ""
