@@ -143,6 +143,12 @@ def score_views(views: list, y_true: np.ndarray, result: training.TrainResult, s
     return balanced_accuracy(y_true, y_pred), len(y_true) - len(ok)
 
 
+def evaluation_files(data, split, augmented, config) -> list:
+    """Per file of split.test, its views (views, n_features) as training's evaluation (and predict.py) classify it."""
+    views = training.evaluation_views(data.X, split.test, augmented if config.test_time_augment else None)
+    return list(views.transpose(1, 0, 2))
+
+
 class OtherCorpus(NamedTuple):
     """A manifest's recordings as the benchmarks score them (other_corpus_views)."""
 
@@ -213,9 +219,8 @@ def run(args) -> None:
                                     args.babble_talkers, args.jobs, conditions))
         scored = per_fold[-1]
         if args.adapt_speakers:
-            views = training.evaluation_views(data.X, split.test, augmented if config.test_time_augment else None)
-            scored["clean, speakers adapted"] = score_views(list(views.transpose(1, 0, 2)), data.y[split.test],
-                                                            result, data.speakers[split.test])
+            scored["clean, speakers adapted"] = score_views(evaluation_files(data, split, augmented, config),
+                                                            data.y[split.test], result, data.speakers[split.test])
         if other:
             scored[f"other corpus: {other.name}"] = score_views(other.views, other.y, result)
             if args.adapt_speakers:
