@@ -175,23 +175,6 @@ def classify(usable: list[inference.FileFeatures], preprocessing: model_folder.P
     return inference.predictions(usable, probabilities, preprocessing.labels, truths)
 
 
-def speakers_of(paths: list[Path], listed: list[corpus.LabelledFile]) -> np.ndarray:
-    """(n,) the speaker of each file for --adapt-speakers: its manifest row's speaker (read_manifest names each
-    file its own speaker when the manifest has no speaker column: then not used), else the actor of a RAVDESS
-    name, else "" (the files given, as one speaker)."""
-    named = {file.path: file.speaker for file in listed if file.speaker != str(file.path)}
-
-    def speaker(path: Path) -> str:
-        if path in named:
-            return named[path]
-        try:
-            return f"RAVDESS actor {corpus.parse_name(path).actor}"
-        except UserError:
-            return ""
-
-    return np.array([speaker(path) for path in paths], dtype=object)
-
-
 def speaker_scaler(X: np.ndarray, speakers: np.ndarray, preprocessing: model_folder.Preprocessing):
     """ser.adaptation.speaker_scaler of the files' own features X (n, n_features), with a line saying how many
     speakers were adapted and a warning naming those with too few files."""
@@ -320,7 +303,7 @@ def run(args) -> int:
     warn_cut_recordings(inference.cut_recordings(usable))
     failed = len(errors) + len(skipped) + len(features) - len(usable)
     if usable:
-        speakers = speakers_of([item.path for item in usable], listed) if args.adapt_speakers else None
+        speakers = adaptation.speakers_of([item.path for item in usable], listed) if args.adapt_speakers else None
         results = classify(usable, preprocessing, model, args.model_dir, truths, speakers)
         print(json.dumps(results, indent=2) if args.json else table(results))
         if args.plot:

@@ -155,7 +155,7 @@ class OtherCorpus(NamedTuple):
     name: str  # the manifest's file name without its suffix
     views: list  # per file: (views, n_features) as predict.py computes them, or None without speech
     y: np.ndarray  # (n,) index into the model's labels
-    speakers: np.ndarray  # (n,) the manifest's speaker of each file
+    speakers: np.ndarray  # (n,) the speaker of each file, as predict.py --adapt-speakers finds it
 
 
 def other_corpus_views(path: Path, labels: tuple[str, ...], config: features.FeatureConfig, tta,
@@ -174,7 +174,7 @@ def other_corpus_views(path: Path, labels: tuple[str, ...], config: features.Fea
                                        desc="other corpus")
     return OtherCorpus(Path(path).stem, [None if item.rows is None else item.rows[0] for item in found],
                        np.array([labels.index(f.emotion) for f in known]),
-                       np.array([f.speaker for f in known], dtype=object))
+                       adaptation.speakers_of([f.path for f in known], known))
 
 
 class _Task:

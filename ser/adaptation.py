@@ -10,7 +10,12 @@ never the speaker-independent ones.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
+
+from ser.corpus import LabelledFile, parse_name
+from ser.errors import UserError
 
 MIN_FILES = 20  # a speaker with fewer recordings keeps the training scaler: the mean of fewer scored below it
 #                 (EmoDB's selection speakers, stats from 10 random files of each: 34.8% against 35.9% without)
@@ -37,3 +42,20 @@ def speaker_scaler(X: np.ndarray, speakers: np.ndarray, mean: np.ndarray, scale:
             spread = X[files].std(axis=0)
             scales[files] = np.where(spread > 1e-8, spread, scale)
     return means, scales, too_few
+
+
+def speakers_of(paths: list[Path], listed: list[LabelledFile]) -> np.ndarray:
+    """(n,) the speaker of each file for --adapt-speakers: its manifest row's speaker (read_manifest names each
+    file its own speaker when the manifest has no speaker column: then not used), else the actor of a RAVDESS
+    name, else "" (the files given, as one speaker)."""
+    named = {file.path: file.speaker for file in listed if file.speaker != str(file.path)}
+
+    def speaker(path: Path) -> str:
+        if path in named:
+            return named[path]
+        try:
+            return f"RAVDESS actor {parse_name(path).actor}"
+        except UserError:
+            return ""
+
+    return np.array([speaker(path) for path in paths], dtype=object)

@@ -1,8 +1,12 @@
-"""ser.adaptation: each speaker with enough files is centred on their own mean; the others keep the training scaler."""
+"""ser.adaptation: each speaker with enough files is centred on their own mean; the others keep the training scaler;
+where a file's speaker comes from."""
+
+from pathlib import Path
 
 import numpy as np
 
-from ser.adaptation import speaker_scaler
+from ser.adaptation import speaker_scaler, speakers_of
+from ser.corpus import LabelledFile
 
 
 def features_of(speakers: list[str], offsets: dict[str, float], n_features: int = 5, seed: int = 0) -> np.ndarray:
@@ -42,3 +46,10 @@ def test_standardised_speakers_get_their_own_spread_or_the_training_scale_where_
     train_scale = np.full(5, 3.0, np.float32)
     _, scale, _ = speaker_scaler(X, speakers, np.zeros(5, np.float32), train_scale, min_files=8, standardise=True)
     np.testing.assert_allclose(scale[0], np.where(np.arange(5) == 2, 3.0, X.std(axis=0)), rtol=1e-6)
+
+
+def test_the_speaker_of_a_file_comes_from_the_manifest_then_a_ravdess_name_then_all_files_are_one():
+    ravdess, other, listed, unnamed = (Path("a/03-01-05-01-01-01-12.wav"), Path("b/me.wav"), Path("c/x.wav"),
+                                       Path("d/y.wav"))
+    rows = [LabelledFile(listed, "happy", "anna"), LabelledFile(unnamed, "sad", str(unnamed))]
+    assert speakers_of([ravdess, other, listed, unnamed], rows).tolist() == ["RAVDESS actor 12", "", "anna", ""]

@@ -137,13 +137,6 @@ def test_adapt_speakers_centres_each_speaker_with_enough_files_on_their_own_mean
     assert max(np.abs(adapted[str(path)] - plain[str(path)]).max() for path in many) > 0.01
 
 
-def test_the_speaker_of_a_file_comes_from_the_manifest_then_a_ravdess_name_then_all_files_are_one():
-    ravdess, other, listed, unnamed = (Path("a/03-01-05-01-01-01-12.wav"), Path("b/me.wav"), Path("c/x.wav"),
-                                       Path("d/y.wav"))
-    rows = [corpus.LabelledFile(listed, "happy", "anna"), corpus.LabelledFile(unnamed, "sad", str(unnamed))]
-    assert predict.speakers_of([ravdess, other, listed, unnamed], rows).tolist() == ["RAVDESS actor 12", "", "anna", ""]
-
-
 def test_segments_of_a_long_recording(trained_mini, clips):
     code, out, err = run(clips["long"], "--segment", "4", "--json", model_dir=trained_mini)
     assert code == 0, err
