@@ -167,17 +167,24 @@ def classify(usable: list[inference.FileFeatures], preprocessing: model_folder.P
     adapted to each file's speaker if speakers (one per usable file, all whole files) are given; files cut into
     windows hold their probabilities already."""
     rows = [item.rows for item in usable if item.probabilities is None]
-    probabilities = None
+    probabilities, too_few = None, []
     if rows:
         views = np.concatenate(rows)  # (n, n_views, n_features)
-        scaler = None if speakers is None else speaker_scaler(views[:, 0], speakers, preprocessing)
+        scaler = None
+        if speakers is not None:
+            mean, scale, too_few = speaker_scaler(views[:, 0], speakers, preprocessing)
+            scaler = (mean, scale)
         probabilities = window_probabilities(model, views, preprocessing, model_dir, scaler)
-    return inference.predictions(usable, probabilities, preprocessing.labels, truths)
+    results = inference.predictions(usable, probabilities, preprocessing.labels, truths)
+    if speakers is not None:  # which speaker's mean each file was centred on; None: the training speakers'
+        for result, speaker in zip(results, speakers):
+            result["adapted_to_speaker"] = None if speaker in too_few else speaker
+    return results
 
 
 def speaker_scaler(X: np.ndarray, speakers: np.ndarray, preprocessing: model_folder.Preprocessing):
-    """ser.adaptation.speaker_scaler of the files' own features X (n, n_features), with a line saying how many
-    speakers were adapted and a warning naming those with too few files."""
+    """ser.adaptation.speaker_scaler of the files' own features X (n, n_features): (mean, scale, speakers left with
+    the training scaler), with a line saying how many speakers were adapted and a warning naming the others."""
     mean, scale, too_few = adaptation.speaker_scaler(X, speakers, preprocessing.mean, preprocessing.scale)
     log.info("--adapt-speakers: %d of %d speaker(s) centred on their own mean", len(set(speakers)) - len(too_few),
              len(set(speakers)))
@@ -186,7 +193,7 @@ def speaker_scaler(X: np.ndarray, speakers: np.ndarray, preprocessing: model_fol
         log.warning("fewer than %d files of %s%s: classified without adaptation; give %d or more recordings of each "
                     "speaker", adaptation.MIN_FILES, names, f" and {len(too_few) - 3} more speakers"
                     if len(too_few) > 3 else "", adaptation.MIN_FILES)
-    return mean, scale
+    return mean, scale, too_few
 
 
 def window_features(path: Path, preprocessing: model_folder.Preprocessing, model, args, tta, workers: int):

@@ -122,6 +122,8 @@ def test_adapt_speakers_centres_each_speaker_with_enough_files_on_their_own_mean
     assert "1 of 2 speaker(s) centred on their own mean" in err
     assert "fewer than 20 files of few: classified without adaptation; give 20 or more recordings" in err
     adapted = {r["file"]: np.array(list(r["probabilities"].values())) for r in json.loads(out)}
+    assert {r["file"]: r["adapted_to_speaker"] for r in json.loads(out)} == {
+        **{str(path): "many" for path in many}, **{str(path): None for path in few}}
     code, out, err = run("--manifest", sheet, "--json", model_dir=trained_mini)
     plain = {r["file"]: np.array(list(r["probabilities"].values())) for r in json.loads(out)}
     for path in few:  # too few files: as without the flag
