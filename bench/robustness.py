@@ -10,9 +10,10 @@ BABBLE_TALKERS files of the fold's training actors, never a test actor. Prints p
 balanced accuracy (mean over folds), its drop against clean, and how many files were rejected
 (no speech found: counted as wrong). With --other-corpus, each model also classifies the labelled
 recordings of a manifest made elsewhere (README, *Your own corpus*), scored over the labels it knows:
-a real other studio beside the simulated conditions. With --adapt-speakers, the clean files (and the
-other corpus) are also scored as predict.py --adapt-speakers classifies them (ser.adaptation: each
-speaker's features centred on their own mean; a labelled comparison, not speaker-independent).
+a real other studio beside the simulated conditions. With --adapt-speakers, every condition (and the
+other corpus) is also scored as predict.py --adapt-speakers classifies the files (ser.adaptation: each
+test speaker's features centred on their own mean, under the same condition; a labelled comparison, not
+speaker-independent).
 
     python bench/robustness.py --data-dir bench/work/default/processed --folds 0   # single split
     python bench/robustness.py --data-dir bench/work/default/processed             # the 6 folds
@@ -49,7 +50,7 @@ SEED = 42  # seed of the training (model_training.py's) and of the degraded copi
 BABBLE_TALKERS = 4  # training actors' files summed into the babble
 ONLY = ""  # measure only these conditions besides clean, comma-separated ("telephone,babble 10 dB"); empty: all
 OTHER_CORPUS = ""  # a manifest CSV of labelled recordings made elsewhere, also classified by every model (empty: none)
-ADAPT_SPEAKERS = False  # also score clean files (and the other corpus) as predict.py --adapt-speakers classifies them
+ADAPT_SPEAKERS = False  # also score every condition (and the other corpus) as predict.py --adapt-speakers classifies it
 JOBS = -1  # worker processes for the degraded copies' features; -1 = all cores
 # ----------------------------------------------------------------------------------------------
 
@@ -118,11 +119,17 @@ def split_views(data, split, preprocessing_tta, config, seed: int, babble_talker
 
 def score_split(data, split, result: training.TrainResult, preprocessing_tta, config, seed: int,
                 babble_talkers: int = BABBLE_TALKERS, jobs: int = JOBS,
-                conditions: tuple[str, ...] = tuple(CONDITIONS)) -> dict:
-    """condition -> (balanced accuracy, rejected files) on split.test for the trained result (split_views)."""
+                conditions: tuple[str, ...] = tuple(CONDITIONS), adapt_speakers: bool = False) -> dict:
+    """condition -> (balanced accuracy, rejected files) on split.test for the trained result (split_views); with
+    adapt_speakers, also "<condition>, speakers adapted" (each test speaker centred on their own mean, ser.adaptation)."""
     views = split_views(data, split, preprocessing_tta, config, seed, babble_talkers, jobs, conditions)
-    y_true = data.y[split.test]
-    return {name: score_views([v[name] for v in views], y_true, result) for name in conditions}
+    y_true, speakers = data.y[split.test], data.speakers[split.test]
+    scores = {}
+    for name in conditions:
+        scores[name] = score_views([v[name] for v in views], y_true, result)
+        if adapt_speakers:
+            scores[f"{name}, speakers adapted"] = score_views([v[name] for v in views], y_true, result, speakers)
+    return scores
 
 
 def score_views(views: list, y_true: np.ndarray, result: training.TrainResult, speakers: np.ndarray | None = None,
@@ -216,11 +223,8 @@ def run(args) -> None:
     for number, split in enumerate(splits, 1):
         result = training.train_and_evaluate(data, split, augmented, config, rng, verbose=0)
         per_fold.append(score_split(data, split, result, tta, prepared.feature_config, args.seed,
-                                    args.babble_talkers, args.jobs, conditions))
+                                    args.babble_talkers, args.jobs, conditions, args.adapt_speakers))
         scored = per_fold[-1]
-        if args.adapt_speakers:
-            scored["clean, speakers adapted"] = score_views(evaluation_files(data, split, augmented, config),
-                                                            data.y[split.test], result, data.speakers[split.test])
         if other:
             scored[f"other corpus: {other.name}"] = score_views(other.views, other.y, result)
             if args.adapt_speakers:
