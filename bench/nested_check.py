@@ -136,7 +136,8 @@ def score(args: argparse.Namespace, train_args: argparse.Namespace) -> None:
 def adapted_scores(data, split, augmented, config, result, other) -> list[float]:
     """Balanced accuracy of the held-out actors' files (then of the other corpus, if any) classified with each
     speaker's features adapted to them, in each of the ADAPTATIONS."""
-    sets = [(robustness.evaluation_files(data, split, augmented, config), data.y[split.test], data.speakers[split.test])]
+    views = training.evaluation_views(data.X, split.test, augmented if config.test_time_augment else None)
+    sets = [(list(views.transpose(1, 0, 2)), data.y[split.test], data.speakers[split.test])]  # per file (views, n_features)
     sets += [(other.views, other.y, other.speakers)] if other else []
     return [robustness.score_views(files, y, result, speakers, standardise)[0]
             for files, y, speakers in sets for standardise in ADAPTATIONS.values()]

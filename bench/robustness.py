@@ -150,12 +150,6 @@ def score_views(views: list, y_true: np.ndarray, result: training.TrainResult, s
     return balanced_accuracy(y_true, y_pred), len(y_true) - len(ok)
 
 
-def evaluation_files(data, split, augmented, config) -> list:
-    """Per file of split.test, its views (views, n_features) as training's evaluation (and predict.py) classify it."""
-    views = training.evaluation_views(data.X, split.test, augmented if config.test_time_augment else None)
-    return list(views.transpose(1, 0, 2))
-
-
 class OtherCorpus(NamedTuple):
     """A manifest's recordings as the benchmarks score them (other_corpus_views)."""
 
