@@ -45,10 +45,9 @@ def speaker_scaler(X: np.ndarray, speakers: np.ndarray, mean: np.ndarray, scale:
 
 
 def speakers_of(paths: list[Path], listed: list[LabelledFile]) -> np.ndarray:
-    """(n,) the speaker of each file for --adapt-speakers: its manifest row's speaker (read_manifest names each
-    file its own speaker when the manifest has no speaker column: then not used), else the actor of a RAVDESS
-    name, else "" (the files given, as one speaker)."""
-    named = {file.path: file.speaker for file in listed if file.speaker != str(file.path)}
+    """(n,) the speaker of each file for --adapt-speakers: its manifest row's speaker (if the manifest has a
+    speaker column), else the actor of a RAVDESS name, else "" (the files given, as one speaker)."""
+    named = {file.path: file.speaker for file in listed if file.speaker}
 
     def speaker(path: Path) -> str:
         if path in named:

@@ -66,16 +66,16 @@ def read_manifest(path: Path, required: tuple[str, ...] = REQUIRED) -> tuple[lis
     """The usable rows of a manifest as LabelledFiles, and skipped {"path", "reason"} (each also a warning).
 
     UserError for what cannot be skipped: not CSV, a missing column, a gender other than male/female/empty,
-    a speaker given two sexes. Without a speaker column (required=("path", "emotion")) each file is its own
-    speaker."""
+    a speaker given two sexes. Without a speaker column (required=("path", "emotion"), as predict.py reads a
+    manifest) every file's speaker is "" (unknown)."""
     path = Path(path)
     corpus_name = path.stem
     files, skipped, sexes = [], [], {}
     for number, row in read_rows(path, required):
         where = f"manifest {path} line {number}"
         audio = audio_path(row["path"], path.parent)
-        emotion, speaker = normalise_label(row["emotion"]), row.get("speaker", str(audio))
-        reason = ("the emotion is empty" if not emotion else "the speaker is empty" if not speaker
+        emotion, speaker = normalise_label(row["emotion"]), row.get("speaker", "")
+        reason = ("the emotion is empty" if not emotion else "the speaker is empty" if "speaker" in row and not speaker
                   else "the path is empty" if not row["path"] else None if audio.is_file() else
                   f"{audio} does not exist")
         if reason:
@@ -86,7 +86,7 @@ def read_manifest(path: Path, required: tuple[str, ...] = REQUIRED) -> tuple[lis
         if gender is None:
             raise UserError(f"{where}: gender {row['gender']!r} must be {', '.join(GENDERS)} or empty (unknown)")
         corpus = row.get("corpus") or corpus_name
-        previous = sexes.setdefault((corpus, speaker), (gender, number))
+        previous = sexes.setdefault((corpus, speaker), (gender, number)) if speaker else (gender, number)
         if previous[0] != gender:
             raise UserError(f"{where}: speaker {speaker!r} is {gender or 'of unknown sex'} here but "
                             f"{previous[0] or 'of unknown sex'} on line {previous[1]}; give one sex per speaker")

@@ -314,3 +314,12 @@ def test_folds_corpus_with_one_corpus_is_a_one_line_error(prepared_mini, tmp_pat
     assert code == 1
     assert_one_line_error(err, "--folds corpus", "two or more corpora")
     assert not (tmp_path / "r" / "cv_metrics.json").exists()
+
+
+def test_without_a_speaker_column_the_speaker_is_unknown_and_sexes_are_not_compared(tmp_path):
+    for name in ("a.wav", "b.wav"):
+        write_wav(tmp_path / name, np.zeros(800, np.float32), 16000)
+    path = write_csv(tmp_path / "theirs.csv", [{"path": "a.wav", "emotion": "happy", "gender": "male"},
+                                               {"path": "b.wav", "emotion": "sad", "gender": "female"}])
+    files, skipped = read_manifest(path, required=("path", "emotion"))
+    assert [(f.speaker, f.gender) for f in files] == [("", "male"), ("", "female")] and skipped == []
