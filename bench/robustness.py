@@ -220,19 +220,21 @@ def run(args) -> None:
                                     args.babble_talkers, args.jobs, conditions, args.adapt_speakers))
         scored = per_fold[-1]
         if other:
-            scored[f"other corpus: {other.name}"] = score_views(other.views, other.y, result)
+            row = f"other corpus: {other.name}"
+            scored[row] = score_views(other.views, other.y, result)
             if args.adapt_speakers:
-                scored[f"{other.name}, speakers adapted"] = score_views(other.views, other.y, result, other.speakers)
+                scored[f"{row}, speakers adapted"] = score_views(other.views, other.y, result, other.speakers)
         print(f"fold {number}/{len(splits)}, test speakers {result.metrics['test_speakers']} (training's own clean "
               f"evaluation {100 * result.metrics['balanced_accuracy']:.1f}): "
               + ", ".join(f"{name} {100 * uar:.1f}" for name, (uar, _) in per_fold[-1].items()), flush=True)
     print(f"\nbalanced accuracy in %, mean over {len(splits)} split(s), seed {config.seed}, "
           f"model_training.py {' '.join(args.train_args) or '(defaults)'}")
     clean = np.mean([fold["clean"][0] for fold in per_fold])
-    print(f"{'condition':<28}{'UAR':>8}{'drop':>8}{'rejected files':>16}")
+    width = max(28, *map(len, per_fold[0]))
+    print(f"{'condition':<{width}}{'UAR':>8}{'drop':>8}{'rejected files':>16}")
     for name in per_fold[0]:
         value = np.mean([fold[name][0] for fold in per_fold])
-        print(f"{name:<28}{100 * value:>8.1f}{100 * (value - clean):>8.1f}"
+        print(f"{name:<{width}}{100 * value:>8.1f}{100 * (value - clean):>8.1f}"
               f"{sum(fold[name][1] for fold in per_fold):>16d}")
     print(f"wall time {time.perf_counter() - start:.0f} s")
 
