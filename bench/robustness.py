@@ -126,9 +126,10 @@ def score_split(data, split, result: training.TrainResult, preprocessing_tta, co
     y_true, speakers = data.y[split.test], data.speakers[split.test]
     scores = {}
     for name in conditions:
-        scores[name] = score_views([v[name] for v in views], y_true, result)
+        degraded = [v[name] for v in views]
+        scores[name] = score_views(degraded, y_true, result)
         if adapt_speakers:
-            scores[f"{name}, speakers adapted"] = score_views([v[name] for v in views], y_true, result, speakers)
+            scores[f"{name}, speakers adapted"] = score_views(degraded, y_true, result, speakers)
     return scores
 
 
