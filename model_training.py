@@ -125,10 +125,9 @@ def finished_summary(path: Path, settings: dict) -> dict | None:
 def save_outputs(out: Path, result: training.TrainResult, y_test: np.ndarray, prepared: prepared_data.Prepared,
                  config: training.TrainConfig, summary: dict) -> str:
     """The model folder, metrics, report, history and plots of a single-split run; returns the report."""
-    tta = (config.augment_config, config.seed) if config.uses_test_time_augment else None
     preprocessing = model_folder.Preprocessing(prepared.labels, prepared.feature_config,
                                                tuple(prepared.meta["feature_names"]), result.mean, result.scale,
-                                               tta, result.prior)
+                                               config.test_time_config, result.prior)
     report = metrics.classification_report_text(y_test, result.probabilities, prepared.labels)
     text = {"metrics.json": json.dumps(summary, indent=2), "classification_report.txt": report,
             "history.csv": metrics.history_csv(result.histories)}
@@ -145,7 +144,7 @@ def run_single(prepared: prepared_data.Prepared, config: training.TrainConfig, a
     data, split = prepared.dataset(), prepared.split()
     start = time.perf_counter()
     augmented = training.augment_dataset(data, prepared.feature_config, config, args.cache_dir, args.jobs,
-                                         args.dask_scheduler)
+                                         args.dask_scheduler, test_only=split.test)
     augment_seconds = time.perf_counter() - start
     speakers = data.speakers
     log.info("training %d network(s) on %d files of %d speakers%s, %d validation speakers each; "

@@ -15,7 +15,7 @@ Features are computed by ser.features.extract_features with the feature config s
 model folder, scaled with the saved scaler and classified by the saved network (model.npz run in
 numpy, the same weights as model.keras without importing TensorFlow; --runtime keras loads
 model.keras), exactly as in training; if the model was evaluated with test-time augmentation, each
-file's augmented copies (the same ones, seeded by the file name) are classified too and the
+file's test-time copies (the same grid of pitch and tempo as in training) are classified too and the
 probabilities averaged (--no-test-time-augment: the file alone, about 3x faster on a folder); then, as in training, the
 probabilities are divided by each emotion's share of the training files (uniform prior). Files
 named like RAVDESS (03-01-05-...-12.wav), or listed in --manifest (a CSV with the columns path and
@@ -227,7 +227,7 @@ def run_stream(args, preprocessing: model_folder.Preprocessing) -> int:
     tta = preprocessing.test_time_augment if args.test_time_augment else None
     size, hop = inference.window_size_hop(config.sample_rate, seconds, args.segment_overlap)
     # the imports and compiled kernels the first window needs, loaded while its audio arrives, not after
-    inference.feature_views(features.probe_signal(config), config, tta, "warm-up")
+    inference.feature_views(features.probe_signal(config), config, tta)
     try:
         source = sys.stdin.buffer if args.stream == "-" else open(args.stream, "rb")  # noqa: SIM115 (closed below)
     except OSError as err:

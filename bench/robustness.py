@@ -2,8 +2,8 @@
 
 Trains the default recipe exactly as model_training.py does (the same seed gives the same models:
 the 6 actor folds of --folds 6, or with --folds 0 the prepared single split, quicker), then
-classifies every test file on its own as predict.py does (its features, its own test-time
-augmented copies, the class prior), clean and under each condition of CONDITIONS
+classifies every test file on its own as predict.py does (its features, those of its test-time
+copies, the class prior), clean and under each condition of CONDITIONS
 (ser.degradations; "cut to the speech" keeps only the speech span, as a recording cut tightly around
 its sentence), made deterministically from the file's name and the seed. Babble mixes
 BABBLE_TALKERS files of the fold's training actors, never a test actor. Prints per condition the
@@ -94,7 +94,7 @@ def condition_views(path: str, talkers: list[str], config: features.FeatureConfi
         rng = np.random.default_rng(augment.file_seed(f"{Path(path).name}:{name}", seed))
         try:
             degraded = degrade(signal, config.sample_rate, rng, voices, speech_power, (start, end))
-            views[name] = inference.feature_views(degraded, config, tta, Path(path).name)
+            views[name] = inference.feature_views(degraded, config, tta)
         except audio.AudioError:
             views[name] = None
     return views
@@ -211,7 +211,7 @@ def run(args) -> None:
     rng = np.random.default_rng(config.seed)
     splits = (corpus.speaker_folds(data.speakers, data.genders, args.folds, prepared.meta["split"]["val_fraction"], rng)
               if args.folds else [prepared.split()])
-    tta = (config.augment_config, config.seed) if config.uses_test_time_augment else None
+    tta = config.test_time_config
     other = (other_corpus_views(args.other_corpus, prepared.labels, prepared.feature_config, tta, args.jobs)
              if args.other_corpus else None)
     per_fold = []

@@ -1,16 +1,18 @@
 """Augmented copies of the audio, as features: other voices and timings, and the same degraded.
 
-Each copy is stretched, pitch-shifted and shifted in time with config.probability each (another
-voice and timing: the test-time copies); each copy also has a degraded version, sent through one
+Each training copy is stretched, pitch-shifted and shifted in time with config.probability each (another
+voice and timing); each copy also has a degraded version, sent through one
 channel (a room, a band limit, a microphone's tilt, an MP3 round trip, a phone line) and mixed with one noise
 (white, coloured, or babble of the speaker's other recordings made other voices), which only
 training uses, so that the model
 learns the emotion rather than the studio. The channel ranges (CHANNEL_RANGES) are fixed here:
 wide, drawn at random per copy, not tuned to bench/robustness.py's fixed conditions.
 
-A file's copies are seeded by its name, so they do not depend on the order of the files or on
-the workers, and predict.py makes the same test-time copies of a file. The features are cached
-on disk per file content, feature config, augmentation config and seed.
+A file's training copies are seeded by its name, so they do not depend on the order of the files or
+on the workers. The test-time copies are not drawn: every file, in training's evaluation and in
+predict.py, gets the same grid of pitch and tempo (test_time_grid), so its answer depends on its sound
+alone. The features are cached on disk per file content, feature config, augmentation config (and
+seed, for the training copies).
 """
 
 from __future__ import annotations
@@ -177,6 +179,18 @@ def _seeded(seed: int):
         yield
 
 
+def test_time_grid(augment: AugmentConfig) -> tuple[tuple[float, float], ...]:
+    """(semitones, tempo) of each of the augment.copies test-time copies: the pitch at the middle of each of
+    augment.copies equal parts of augment.pitch_semitones, the tempo alternately at the middle of the slower
+    and of the faster half of augment.speed_range; no time shift. The defaults give (-3, 0.95), (-1, 1.05),
+    (1, 0.95), (3, 1.05): 1.3 points above copies drawn per file, held out (docs/experiments.md, stop 37)."""
+    low, high = augment.pitch_semitones
+    step = (high - low) / augment.copies
+    slow, fast = augment.speed_range
+    tempi = ((3 * slow + fast) / 4, (slow + 3 * fast) / 4)
+    return tuple((low + step * (i + 0.5), tempi[i % 2]) for i in range(augment.copies))
+
+
 def _features_or_original(audio: np.ndarray, signal: np.ndarray, config: FeatureConfig) -> np.ndarray:
     try:
         return extract_features(audio, config.sample_rate, config)
@@ -200,22 +214,35 @@ def _distinct_features(signals: list[np.ndarray], original: np.ndarray, config: 
 
 
 def augmented_features(signal: np.ndarray, feature_config: FeatureConfig, augment: AugmentConfig,
-                       seed: int, degraded: bool = True, talkers: tuple = (), with_original: bool = False) -> np.ndarray:
-    """Features (augment.copies, n_features) of the voice copies of a signal, followed, when degraded
-    and augment.degrades, by those (augment.copies, n_features) of their degraded versions (whose
-    babble is made of talkers, signals at feature_config.sample_rate, if any); with_original, the
-    signal's own features (which raises AudioError if it has no usable sound) come first.
-
-    Deterministic per seed; the voice copies are drawn before (and independently of) the
-    degradations, so the test-time copies (degraded=False) equal the training ones."""
+                       seed: int, talkers: tuple = ()) -> np.ndarray:
+    """Features (augment.copies, n_features) of the voice copies of a signal, followed, when augment.degrades,
+    by those (augment.copies, n_features) of their degraded versions (whose babble is made of talkers,
+    signals at feature_config.sample_rate, if any). Deterministic per seed."""
     voice = voice_pipeline(augment)
     with _seeded(seed):
         voices = [voice(samples=signal, sample_rate=feature_config.sample_rate) for _ in range(augment.copies)]
-    if degraded and augment.degrades:
+    if augment.degrades:
         degrade = degrading_pipeline(augment, talkers)
-        with _seeded(seed ^ 0x5EED):  # a stream of their own: skipping them leaves the voice copies as they are
+        with _seeded(seed ^ 0x5EED):  # a stream of their own, drawn after the voice copies
             voices += [degrade(samples=v, sample_rate=feature_config.sample_rate) for v in voices]
-    return _distinct_features([signal] * with_original + voices, signal, feature_config)
+    return _distinct_features(voices, signal, feature_config)
+
+
+def test_time_signals(signal: np.ndarray, sample_rate: int, augment: AugmentConfig) -> list[np.ndarray]:
+    """The signal's copies on test_time_grid, stretched then pitch-shifted as the training copies are."""
+    from audiomentations import PitchShift, TimeStretch
+
+    return [PitchShift(min_semitones=semitones, max_semitones=semitones, p=1.0)(
+                samples=TimeStretch(min_rate=tempo, max_rate=tempo, leave_length_unchanged=False, p=1.0)(
+                    samples=signal, sample_rate=sample_rate), sample_rate=sample_rate)
+            for semitones, tempo in test_time_grid(augment)]
+
+
+def test_time_features(signal: np.ndarray, feature_config: FeatureConfig, augment: AugmentConfig) -> np.ndarray:
+    """(1 + augment.copies, n_features): the signal's own features (AudioError if it has no usable sound), then
+    those of its test_time_signals (a copy left without usable sound takes the signal's own)."""
+    copies = test_time_signals(signal, feature_config.sample_rate, augment)
+    return _distinct_features([signal, *copies], signal, feature_config)
 
 
 def augmented_copies(path: Path, feature_config: FeatureConfig, augment: AugmentConfig,
@@ -263,12 +290,9 @@ def _digest(path: str, size: int, mtime_ns: int) -> str:
     return file_digest(path)["sha256"]
 
 
-def cached_augmented_copies(path: Path, feature_config: FeatureConfig, augment: AugmentConfig,
-                            seed: int, cache_dir: Path, talkers: tuple = ()) -> np.ndarray:
-    """augmented_copies, read from cache_dir if this file, talkers, config and seed were done before."""
-    cached = augment_cache_path(path, feature_config, augment, seed, cache_dir, talkers)
+def _cached_rows(cached: Path, rows: int, make) -> np.ndarray:
+    """The (rows, n_features) array kept at cached, or make()'s, written there (atomically) for next time."""
     if cached.exists():
-        rows = augment.copies * (2 if augment.degrades else 1)
         try:
             copies = np.load(cached)
             if copies.ndim == 2 and len(copies) == rows and np.isfinite(copies).all():
@@ -278,20 +302,49 @@ def cached_augmented_copies(path: Path, feature_config: FeatureConfig, augment: 
         log.warning("%s: damaged cache entry (unreadable, truncated or not %d rows of finite features); removed, "
                     "recomputing it", cached, rows)
         cached.unlink(missing_ok=True)
-    copies = augmented_copies(path, feature_config, augment, seed, talkers)
+    copies = make()
     atomic_write(cached, lambda f: np.save(f, copies))
     return copies
+
+
+def cached_augmented_copies(path: Path, feature_config: FeatureConfig, augment: AugmentConfig,
+                            seed: int, cache_dir: Path, talkers: tuple = ()) -> np.ndarray:
+    """augmented_copies, read from cache_dir if this file, talkers, config and seed were done before."""
+    return _cached_rows(augment_cache_path(path, feature_config, augment, seed, cache_dir, talkers),
+                        augment.copies * (2 if augment.degrades else 1),
+                        lambda: augmented_copies(path, feature_config, augment, seed, talkers))
+
+
+def test_time_cache_path(path: Path, feature_config: FeatureConfig, augment: AugmentConfig, cache_dir: Path) -> Path:
+    """Where a file's test-time copies are kept: keyed by its content and the configs, not by its name or a seed."""
+    path = Path(path)
+    key = json.dumps(["test-time grid", feature_config.to_dict(), dataclasses.asdict(augment), content_digest(path)],
+                     sort_keys=True)
+    return Path(cache_dir) / f"{path.stem}-grid-{hashlib.sha256(key.encode()).hexdigest()[:16]}.npy"
+
+
+def cached_test_time_copies(path: Path, feature_config: FeatureConfig, augment: AugmentConfig,
+                            cache_dir: Path) -> np.ndarray:
+    """(augment.copies, n_features): the features of the file's test-time copies (test_time_features without
+    the file's own), read from cache_dir if this file and config were done before."""
+    def make():
+        signal = load_audio(path, feature_config.sample_rate)
+        return _distinct_features(test_time_signals(signal, feature_config.sample_rate, augment), signal,
+                                  feature_config)
+
+    return _cached_rows(test_time_cache_path(path, feature_config, augment, cache_dir), augment.copies, make)
 
 
 @dataclasses.dataclass(frozen=True)
 class AugmentedRows:
     """Features of the augmented copies of a list of files, which file each copy is of, and whether
-    it is a degraded version (for training only) or a voice copy (also the test-time copies)."""
+    it is a degraded version; and the test-time copies of the files that are tested."""
 
     X: np.ndarray  # (n_rows, n_features) float32, n_rows = n_files * copies (x 2 with degraded versions)
     y: np.ndarray  # (n_rows,) the label of the file
     owner: np.ndarray  # (n_rows,) the file's position in the list
     degraded: np.ndarray  # (n_rows,) bool
+    test_time: dict = dataclasses.field(default_factory=dict)  # file position -> (copies, n_features) float32
 
 
 def augmented_rows(paths: list[str], labels: np.ndarray, speakers, feature_config: FeatureConfig,
@@ -301,10 +354,7 @@ def augmented_rows(paths: list[str], labels: np.ndarray, speakers, feature_confi
     (who then need cache_dir on a shared disk); the babble of a file's degraded copies is its speaker's
     other files."""
     cache_dir = Path(cache_dir) / "augment"
-    missing = [p for p in paths if not Path(p).exists()]
-    if missing:
-        raise UserError(f"{missing[0]} (and {len(missing) - 1} more) listed in manifest.csv no longer "
-                        f"exists; rerun data_preparation.py or use --no-augment")
+    require_files(paths)
     talkers = babble_talkers(paths, speakers, seed) if augment.degrades else [()] * len(paths)
     done = sum(augment_cache_path(p, feature_config, augment, seed, cache_dir, t).exists()
                for p, t in zip(paths, talkers))
@@ -316,6 +366,28 @@ def augmented_rows(paths: list[str], labels: np.ndarray, speakers, feature_confi
     return AugmentedRows(np.concatenate(copies).astype(np.float32), np.repeat(labels, per_file),
                          np.repeat(np.arange(len(paths)), per_file),
                          np.tile(np.arange(per_file) >= augment.copies, len(paths)))
+
+
+def test_time_rows(paths: list[str], feature_config: FeatureConfig, augment: AugmentConfig, cache_dir: Path,
+                   jobs: int, scheduler: str = "") -> list[np.ndarray]:
+    """cached_test_time_copies (augment.copies, n_features) float32 of each of paths, as augmented_rows makes its
+    copies (cache_dir/augment, jobs, scheduler)."""
+    cache_dir = Path(cache_dir) / "augment"
+    require_files(paths)
+    done = sum(test_time_cache_path(p, feature_config, augment, cache_dir).exists() for p in paths)
+    log.info("test-time copies of %d files on a grid of %d (pitch, tempo): %d already in %s", len(paths),
+             augment.copies, done, cache_dir)
+    task = GridTask(feature_config, augment, cache_dir)
+    return [rows.astype(np.float32) for rows in map_with_progress(task, list(paths), jobs, desc="test-time copies",
+                                                                  scheduler=scheduler)]
+
+
+def require_files(paths: list[str]) -> None:
+    """UserError naming the first of paths that no longer exists, and the way out."""
+    missing = [p for p in paths if not Path(p).exists()]
+    if missing:
+        raise UserError(f"{missing[0]} (and {len(missing) - 1} more) listed in manifest.csv no longer "
+                        f"exists; rerun data_preparation.py or use --no-augment")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -332,3 +404,14 @@ class AugmentTask:
         return cached_augmented_copies(Path(path), self.feature_config, self.augment, self.seed, self.cache_dir,
                                        talkers)
 
+
+@dataclasses.dataclass(frozen=True)
+class GridTask:
+    """cached_test_time_copies with everything but the path fixed: picklable for workers."""
+
+    feature_config: FeatureConfig
+    augment: AugmentConfig
+    cache_dir: Path
+
+    def __call__(self, path: str) -> np.ndarray:
+        return cached_test_time_copies(Path(path), self.feature_config, self.augment, self.cache_dir)

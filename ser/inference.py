@@ -1,8 +1,8 @@
 """Prediction on files: features of a whole file or of its windows, and the results per file.
 
 The features are those of training (ser.features.extract_features with the model's feature
-config), plus, when the model was evaluated with test-time augmentation, those of the file's own
-augmented copies, seeded by its name as in training.
+config), plus, when the model was evaluated with test-time augmentation, those of the file's
+test-time copies: the same grid of pitch and tempo as in training's evaluation (ser.augment.test_time_grid).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from ser.audio import AudioError, audio_blocks, load_audio
-from ser.augment import AugmentConfig, augmented_features, file_seed
+from ser.augment import AugmentConfig, test_time_features
 from ser.corpus import true_emotion
 from ser.errors import require
 from ser.features import FeatureConfig, extract_features, pause_fraction
@@ -78,29 +78,26 @@ def level_db(signal: np.ndarray, sample_rate: int, hop_seconds: float = LEVEL_HO
     return meter.db()
 
 
-def feature_views(signal: np.ndarray, config: FeatureConfig, tta: tuple[AugmentConfig, int] | None,
-                  name: str) -> np.ndarray:
-    """(views, n_features): the signal's features, then those of its test-time (voice) copies."""
+def feature_views(signal: np.ndarray, config: FeatureConfig, tta: AugmentConfig | None) -> np.ndarray:
+    """(views, n_features): the signal's features, then (with tta) those of its test-time copies."""
     if tta is None:
         return extract_features(signal, config.sample_rate, config)[None, :]
-    augment, seed = tta
-    return augmented_features(signal, config, augment, file_seed(name, seed), degraded=False, with_original=True)
+    return test_time_features(signal, config, tta)
 
 
 def window_views(piece: np.ndarray, start: int, peak_so_far: float, config: FeatureConfig,
-                 tta: tuple[AugmentConfig, int] | None) -> tuple[dict, np.ndarray | None, str | None]:
+                 tta: AugmentConfig | None) -> tuple[dict, np.ndarray | None, str | None]:
     """(window, views (n_views, n_features) or None if silent, why it holds no usable sound if that is why) of
     the window piece (n_samples,) that starts start samples into its recording. Silent: more than
     speech_top_db below the loudest sample heard up to its end (peak_so_far), or no usable sound in it; the
-    same decision for a file and for a stream of it, whose later samples are not known yet. A window's
-    test-time copies are seeded by its start alone, so that the two also agree there."""
+    same decision for a file and for a stream of it, whose later samples are not known yet."""
     relative_db = 20 * np.log10(max(float(np.abs(piece).max()), 1e-12) / max(peak_so_far, 1e-12))
     window = {"start": round(start / config.sample_rate, 3), "end": round((start + len(piece)) / config.sample_rate, 3),
               "silent": bool(relative_db < -config.speech_top_db)}
     if window["silent"]:
         return window, None, None
     try:
-        return window, feature_views(piece, config, tta, f"window@{start}"), None
+        return window, feature_views(piece, config, tta), None
     except AudioError as err:
         window["silent"] = True
         return window, None, str(err)
@@ -130,7 +127,7 @@ class WindowTask:
     """window_views of (start, samples, peak so far) with the settings fixed: picklable for worker processes."""
 
     config: FeatureConfig
-    tta: tuple[AugmentConfig, int] | None
+    tta: AugmentConfig | None
 
     def __call__(self, item: tuple[int, np.ndarray, float]) -> tuple[dict, np.ndarray | None, str | None]:
         start, piece, peak_so_far = item
@@ -159,7 +156,7 @@ def window_count(path: Path, sample_rate: int, segment: float, overlap: float) -
 
 
 def segment_features(path: Path, config: FeatureConfig, segment: float, overlap: float,
-                     tta: tuple[AugmentConfig, int] | None, classify, mapper=map) -> FileFeatures:
+                     tta: AugmentConfig | None, classify, mapper=map) -> FileFeatures:
     """Probabilities of the windows of a file (file_windows), each window's views made by WindowTask through
     mapper(task, items) (map; or parallel.imap_with_progress, over the cores) and classified WINDOW_BLOCK at a
     time by classify (views (n, n_views, n_features) -> probabilities (n, n_labels)) as they come: only the
@@ -189,12 +186,12 @@ def segment_features(path: Path, config: FeatureConfig, segment: float, overlap:
 
 
 def prediction_features(path: Path, config: FeatureConfig,
-                        tta: tuple[AugmentConfig, int] | None = None) -> FileFeatures:
+                        tta: AugmentConfig | None = None) -> FileFeatures:
     """Features of a whole file for prediction (its test-time copies with tta); windows: segment_features.
     Errors come back in .error instead of being raised."""
     try:
         signal = load_audio(path, config.sample_rate)
-        return FileFeatures(path, feature_views(signal, config, tta, path.name)[None],
+        return FileFeatures(path, feature_views(signal, config, tta)[None],
                             pause_fraction=pause_fraction(signal, config))
     except AudioError as err:
         return FileFeatures(path, error=str(err).removeprefix(f"{path}: "))
@@ -205,7 +202,7 @@ class FeatureTask:
     """prediction_features with the settings fixed: picklable for worker processes."""
 
     config: FeatureConfig
-    tta: tuple[AugmentConfig, int] | None
+    tta: AugmentConfig | None
 
     def __call__(self, path: Path) -> FileFeatures:
         return prediction_features(path, self.config, self.tta)

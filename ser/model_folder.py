@@ -4,7 +4,7 @@
     model.npz            the same weights as plain arrays (ser.network.NumpyNetwork), which predict.py
                          runs without importing TensorFlow
     preprocessing.json   PREPROCESSING_VERSION, labels, feature config and names, scaler mean and
-                         scale, class prior, test-time augmentation config and seed: plain numbers
+                         scale, class prior, test-time augmentation config: plain numbers
 
 (model_training.py adds metrics.json, reports and plots beside them, and ser.atomic's complete.json
 vouches for all of them.) The writer and the reader are both here; the reader refuses a folder
@@ -29,7 +29,7 @@ from ser.network import NumpyNetwork, load_keras
 
 log = logging.getLogger(__name__)
 
-PREPROCESSING_VERSION = 3  # bump when preprocessing.json changes
+PREPROCESSING_VERSION = 4  # bump when preprocessing.json changes (4: test-time copies on a grid, no seed)
 
 
 class ModelDirError(UserError):
@@ -45,7 +45,7 @@ class Preprocessing:
     feature_names: tuple[str, ...]
     mean: np.ndarray  # (n_features,) scaler
     scale: np.ndarray  # (n_features,)
-    test_time_augment: tuple[AugmentConfig, int] | None  # (augmentation, seed) of the test-time copies
+    test_time_augment: AugmentConfig | None  # what the test-time copies are made with (ser.augment.test_time_grid)
     class_prior: np.ndarray | None  # (n_labels,) training share of each emotion, divided out of the probabilities
 
 
@@ -60,7 +60,7 @@ def preprocessing_record(preprocessing: Preprocessing) -> dict:
         "version": PREPROCESSING_VERSION, "labels": list(preprocessing.labels),
         "feature_config": preprocessing.feature_config.to_dict(), "feature_names": list(preprocessing.feature_names),
         "scaler_mean": preprocessing.mean.tolist(), "scaler_scale": preprocessing.scale.tolist(),
-        "test_time_augment": None if tta is None else {"augment": dataclasses.asdict(tta[0]), "seed": tta[1]},
+        "test_time_augment": None if tta is None else dataclasses.asdict(tta),
         "class_prior": None if preprocessing.class_prior is None else preprocessing.class_prior.tolist()}
 
 
@@ -78,7 +78,7 @@ def _parse(record: dict, source: str) -> Preprocessing:
     """Preprocessing from the JSON record; KeyError, TypeError, ValueError or UserError if it does not fit."""
     tta = record["test_time_augment"]
     if tta is not None:
-        tta = (AugmentConfig.from_dict(tta["augment"]), int(tta["seed"]))
+        tta = AugmentConfig.from_dict(tta)
     prior = record["class_prior"]
     return Preprocessing(tuple(record["labels"]), FeatureConfig.from_dict(record["feature_config"], source),
                          tuple(record.get("feature_names", ())),

@@ -2,8 +2,8 @@
 
 Fit the scaler and ENSEMBLE networks on a split's non-test files (plus their augmented copies),
 each network early-stopped on other validation speakers, average them, and evaluate on the split's
-test files: each file and its own augmented copies classified, the probabilities averaged and
-divided by the training share of each emotion.
+test files: each file and its test-time copies (a grid of pitch and tempo, ser.augment.test_time_grid)
+classified, the probabilities averaged and divided by the training share of each emotion.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from ser import network
-from ser.augment import AugmentConfig, AugmentedRows, augmented_rows
+from ser.augment import AugmentConfig, AugmentedRows, augmented_rows, test_time_rows
 from ser.corpus import Split, corpus_folds, natural_key, sex_groups, speaker_folds
 from ser.errors import require
 from ser.features import FeatureConfig
@@ -78,6 +78,11 @@ class TrainConfig:
     def uses_test_time_augment(self) -> bool:
         return self.augment and self.test_time_augment
 
+    @property
+    def test_time_config(self) -> AugmentConfig | None:
+        """What the test-time copies are made with (predict.py's too), or None without them."""
+        return self.augment_config if self.uses_test_time_augment else None
+
 
 @dataclasses.dataclass(frozen=True)
 class TrainResult:
@@ -93,13 +98,24 @@ class TrainResult:
 
 
 def augment_dataset(data: Dataset, feature_config: FeatureConfig, config: TrainConfig, cache_dir: Path,
-                    jobs: int, scheduler: str = "") -> AugmentedRows | None:
-    """Augmented copies of every file of data (the members train on their own files' copies; the test
-    files' copies serve test-time augmentation), or None with augmentation off."""
+                    jobs: int, scheduler: str = "", test_only: np.ndarray | None = None) -> AugmentedRows | None:
+    """The augmented copies of the files of data that may be trained on, and (with test-time augmentation)
+    the test-time copies of those that may be tested, keyed by their row in data; None with augmentation
+    off. test_only: the rows that are only ever tested (a single split's test files), which then get no
+    training copies, and the only ones to get test-time copies; by default every row gets both (folds)."""
     if not config.augment:
         return None
-    return augmented_rows([row.path for row in data.rows], data.y, data.speakers, feature_config, config.augment_config,
-                          config.seed, cache_dir, jobs, scheduler)
+    every = np.arange(len(data.rows))
+    trained = every if test_only is None else np.setdiff1d(every, test_only)
+    tested = every if test_only is None else np.asarray(test_only)
+    made = augmented_rows([data.rows[i].path for i in trained], data.y[trained], data.speakers[trained],
+                          feature_config, config.augment_config, config.seed, cache_dir, jobs, scheduler)
+    test_time = {}
+    if config.test_time_config:
+        copies = test_time_rows([data.rows[i].path for i in tested], feature_config, config.test_time_config,
+                                cache_dir, jobs, scheduler)
+        test_time = dict(zip(tested.tolist(), copies))
+    return dataclasses.replace(made, owner=trained[made.owner], test_time=test_time)
 
 
 def member_splits(speakers: np.ndarray, genders: np.ndarray, split: Split, members: int,
@@ -131,13 +147,10 @@ def member_splits(speakers: np.ndarray, genders: np.ndarray, split: Split, membe
 
 
 def evaluation_views(X: np.ndarray, index: np.ndarray, augmented: AugmentedRows | None) -> np.ndarray:
-    """(views, len(index), n_features): the rows of X, then (if augmented is given) each voice copy
-    (the degraded versions serve training only)."""
+    """(views, len(index), n_features): the rows of X, then (if augmented is given) each of their test-time copies."""
     views = [X[index]]
     if augmented is not None:
-        position = {row: np.flatnonzero((augmented.owner == row) & ~augmented.degraded) for row in index}
-        copies = min(len(p) for p in position.values())
-        views += [augmented.X[[position[row][c] for row in index]] for c in range(copies)]
+        views += list(np.stack([augmented.test_time[row] for row in index], axis=1))
     return np.stack(views)
 
 

@@ -8,7 +8,7 @@ import pytest
 
 from conftest import AUGMENT_CONFIG, ravdess_name, speech_like, write_wav
 from conftest import FEATURE_CONFIG as CONFIG
-from ser import augment, features
+from ser import audio, augment, features
 from ser.errors import ConfigError, UserError
 
 
@@ -24,15 +24,33 @@ def test_augmentation_is_deterministic_per_seed_and_changes_the_features(tmp_pat
     assert not np.allclose(first[0], first[1]) and not np.allclose(first[:2], first[2:])
 
 
-def test_test_time_copies_are_the_voice_copies_of_training(tmp_path):
-    """predict.py skips the degraded versions; its copies must still equal training's voice copies."""
-    signal = speech_like(seconds=2.0, sr=CONFIG.sample_rate)
-    both = augment.augmented_features(signal, CONFIG, AUGMENT_CONFIG, seed=5)
-    voice = augment.augmented_features(signal, CONFIG, AUGMENT_CONFIG, seed=5, degraded=False)
-    assert both.shape[0] == 2 * AUGMENT_CONFIG.copies and voice.shape[0] == AUGMENT_CONFIG.copies
-    np.testing.assert_array_equal(both[:AUGMENT_CONFIG.copies], voice)
-    none = dataclasses.replace(AUGMENT_CONFIG, channel_probability=0.0, noise_probability=0.0)
-    np.testing.assert_array_equal(augment.augmented_features(signal, CONFIG, none, seed=5), voice)
+def test_the_test_time_grid_splits_the_training_ranges_evenly():
+    grid = augment.test_time_grid(dataclasses.replace(AUGMENT_CONFIG, copies=4, pitch_semitones=(-4.0, 4.0),
+                                                      speed_range=(0.9, 1.1)))
+    np.testing.assert_allclose(grid, [(-3, 0.95), (-1, 1.05), (1, 0.95), (3, 1.05)])
+    one = augment.test_time_grid(dataclasses.replace(AUGMENT_CONFIG, copies=1, pitch_semitones=(0.0, 2.0),
+                                                     speed_range=(1.0, 1.0)))
+    np.testing.assert_allclose(one, [(1, 1.0)])
+
+
+def test_test_time_copies_hang_on_the_sound_alone_and_are_cached(tmp_path, monkeypatch):
+    """Two names, the same sound: the same copies, whatever the name (predict.py's and training's alike)."""
+    signal = speech_like(seconds=1.5, sr=CONFIG.sample_rate)
+    first, second = (write_wav(tmp_path / name, signal, CONFIG.sample_rate) for name in ("a.wav", "other name.wav"))
+    settings = dataclasses.replace(AUGMENT_CONFIG, copies=2)
+    views = augment.test_time_features(signal, CONFIG, settings)
+    assert views.shape == (1 + 2, len(features.feature_names(CONFIG)))
+    np.testing.assert_allclose(views[0], features.extract_features(signal, CONFIG.sample_rate, CONFIG))
+    assert not np.allclose(views[1], views[0]) and not np.allclose(views[1], views[2])
+    cached = augment.cached_test_time_copies(first, CONFIG, settings, tmp_path / "cache")
+    np.testing.assert_allclose(cached, augment.test_time_features(audio.load_audio(first, CONFIG.sample_rate),
+                                                                  CONFIG, settings)[1:])
+    monkeypatch.setattr(augment, "test_time_signals", lambda *a: pytest.fail("recomputed a cached file"))
+    np.testing.assert_array_equal(cached, augment.cached_test_time_copies(first, CONFIG, settings, tmp_path / "cache"))
+    with pytest.raises(pytest.fail.Exception):  # another file is another entry, even with the same sound
+        augment.cached_test_time_copies(second, CONFIG, settings, tmp_path / "cache")
+    monkeypatch.undo()
+    np.testing.assert_array_equal(cached, augment.cached_test_time_copies(second, CONFIG, settings, tmp_path / "cache"))
 
 
 def test_a_copy_no_transform_touched_is_not_computed_again(monkeypatch):
@@ -43,9 +61,9 @@ def test_a_copy_no_transform_touched_is_not_computed_again(monkeypatch):
     monkeypatch.setattr(augment, "extract_features", lambda *args: passes.append(1) or extract(*args))
     untouched = dataclasses.replace(AUGMENT_CONFIG, copies=3, probability=0.0, channel_probability=0.0,
                                     noise_probability=0.0)
-    rows = augment.augmented_features(signal, CONFIG, untouched, seed=5, with_original=True)
-    assert rows.shape[0] == 1 + 3 and len(passes) == 1
-    np.testing.assert_array_equal(rows, np.repeat(extract(signal, CONFIG.sample_rate, CONFIG)[None], 4, axis=0))
+    rows = augment.augmented_features(signal, CONFIG, untouched, seed=5)
+    assert rows.shape[0] == 3 and len(passes) == 1
+    np.testing.assert_array_equal(rows, np.repeat(extract(signal, CONFIG.sample_rate, CONFIG)[None], 3, axis=0))
     passes.clear()
     # 3 different voice copies; their degraded versions (a chance of 1e-12 each) come out as they went in
     touched = dataclasses.replace(untouched, probability=1.0, channel_probability=1e-12, noise_probability=1e-12)

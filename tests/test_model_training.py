@@ -77,7 +77,7 @@ def test_end_to_end_outputs_are_complete_consistent_and_reloadable(trained_mini,
     preprocessing = json.loads((trained_mini / "preprocessing.json").read_text())
     assert preprocessing["labels"] == list(corpus.LABELS)
     assert features.FeatureConfig.from_dict(preprocessing["feature_config"]) == FEATURE_CONFIG
-    assert preprocessing["test_time_augment"]["augment"]["copies"] == 1
+    assert preprocessing["test_time_augment"]["copies"] == 1
     trained_labels = np.concatenate([np.load(prepared_mini / "y_train.npy"), np.load(prepared_mini / "y_val.npy")])
     np.testing.assert_allclose(preprocessing["class_prior"],
                                np.bincount(trained_labels, minlength=8) / len(trained_labels))
@@ -105,9 +105,11 @@ def test_second_run_reuses_cached_augmentation_and_reproduces_metrics(trained_mi
         assert model_training.main(["--data-dir", str(prepared_mini), "--out-dir", str(out), "--cache-dir", str(cache),
                         "--epochs", "4", "--augment-copies", "1", "--jobs", "1"]) == 0
     metrics = json.loads((trained_mini / "metrics.json").read_text())
-    files = metrics["train_size"] + metrics["val_size"] + metrics["test_size"]
-    assert f"augmenting {files} files x 1 copies and their degraded versions: {files} already in" in caplog.text
-    assert len(list((cache / "augment").glob("*.npy"))) == files  # one cache entry per file
+    trained, tested = metrics["train_size"] + metrics["val_size"], metrics["test_size"]
+    assert f"augmenting {trained} files x 1 copies and their degraded versions: {trained} already in" in caplog.text
+    assert f"test-time copies of {tested} files on a grid of 1 (pitch, tempo): {tested} already in" in caplog.text
+    entries = list((cache / "augment").glob("*.npy"))  # one per file: training copies, or the test files' grid
+    assert len(entries) == trained + tested and sum("-grid-" in e.name for e in entries) == tested
     first, second = (json.loads((d / "metrics.json").read_text()) for d in (trained_mini, out))
     for key in ("accuracy", "balanced_accuracy", "macro_f1", "confusion_matrix"):
         assert first[key] == second[key]

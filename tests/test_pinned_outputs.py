@@ -3,7 +3,7 @@ fixed synthetic corpus and of the real mini subset, the prepared arrays, and the
 seeded training run. Reached only through the scripts' main() and what they write, so these tests
 hold whatever the library's layout. A change that alters them must bump FEATURE_VERSION (features)
 or say why the figures moved (training: AUGMENT_VERSION 2 added the degraded copies, 3 a phone line and
-babble of the speaker's other recordings, issue 16)."""
+babble of the speaker's other recordings, issue 16; preprocessing version 4 the test-time grid)."""
 
 import csv
 import hashlib
@@ -39,19 +39,18 @@ SYNTHETIC_ROWS = [-2.52392, -4.40155, 3.7557, -1.92516, -0.66577, 2.06014, -3.84
 SYNTHETIC_FILE = ("03-01-05-01-01-01-03.wav", [3.50235, -1.88231, -2.53958, -1.838, -3.32113, 0.91968, 2.72125,
                                               -3.34365, -5.87803, -0.6278, 0.21557, -0.22626, 1.94734, -3.55183,
                                               -1.26551, -0.77377])
-TRAINED = {'accuracy': 0.2,  # augmentation version 3 (phone line, babble of other recordings), features 6; was 0.3
-           'balanced_accuracy': 0.21875,
+TRAINED = {'accuracy': 0.2,  # augmentation version 3 (phone line, babble of other recordings), features 6, test-time
+           'balanced_accuracy': 0.21875,  # copies on a grid (preprocessing version 4; the same figures as before)
            'class_prior': 'dc7caa20146c951a',
-           'confusion_matrix': [[1, 1, 0, 0, 0, 0, 0, 0], [2, 2, 0, 0, 0, 0, 0, 0], [2, 0, 1, 1, 0, 0, 0, 0],
-                                [3, 1, 0, 0, 0, 0, 0, 0], [2, 0, 1, 0, 1, 0, 0, 0], [2, 0, 1, 0, 0, 1, 0, 0],
-                                [2, 1, 1, 0, 0, 0, 0, 0], [2, 0, 2, 0, 0, 0, 0, 0]],
+           'confusion_matrix': [[1, 1, 0, 0, 0, 0, 0, 0], [1, 2, 0, 1, 0, 0, 0, 0], [1, 0, 1, 2, 0, 0, 0, 0],
+                                [1, 1, 1, 1, 0, 0, 0, 0], [2, 0, 1, 0, 1, 0, 0, 0], [0, 0, 3, 1, 0, 0, 0, 0],
+                                [2, 1, 1, 0, 0, 0, 0, 0], [1, 0, 1, 1, 0, 0, 1, 0]],
            'member_epochs': [4, 4, 4],
            'test_speakers': ['7', '8']}
-# The same code (and 1d33ecb, where the pin above was made) on the AMD EPYC machines of this kind, seen on two:
-# CPU float differences move 7 of the 30 test files between cells, not the accuracy. Any other matrix is a change.
-CONFUSION_ON_AMD_EPYC = [[1, 1, 0, 0, 0, 0, 0, 0], [1, 2, 0, 1, 0, 0, 0, 0], [1, 0, 1, 2, 0, 0, 0, 0],
-                         [3, 1, 0, 0, 0, 0, 0, 0], [2, 0, 2, 0, 0, 0, 0, 0], [0, 0, 1, 1, 0, 2, 0, 0],
-                         [1, 1, 1, 1, 0, 0, 0, 0], [1, 0, 2, 1, 0, 0, 0, 0]]
+# The matrix above was pinned on an AMD EPYC (the CI machine). The pin before it (1d33ecb) differed between that
+# machine and another CPU in 7 of the 30 test files' cells, never in the accuracy: a matrix that differs only on
+# another kind of CPU is added to CONFUSION_ELSEWHERE (with the CPU), any other difference is a change.
+CONFUSION_ELSEWHERE: list = []
 
 
 def signature(values) -> list[float]:
@@ -131,6 +130,6 @@ def test_metrics_of_a_short_seeded_training_run_are_unchanged(trained_mini):
     found = {"confusion_matrix": metrics["confusion_matrix"], "member_epochs": metrics["member_epochs"],
              "balanced_accuracy": round(metrics["balanced_accuracy"], 6), "accuracy": round(metrics["accuracy"], 6),
              "class_prior": digest(metrics["class_prior"], 6), "test_speakers": metrics["test_speakers"]}
-    if found["confusion_matrix"] == CONFUSION_ON_AMD_EPYC:
+    if found["confusion_matrix"] in CONFUSION_ELSEWHERE:
         found["confusion_matrix"] = TRAINED["confusion_matrix"]
     assert found == TRAINED

@@ -30,8 +30,8 @@ def row(actor: int) -> ManifestRow:
 
 
 def tagged_data():
-    """12 files, one per actor (odd male); X tags the split of each file, its voice copy adds 0.5 and
-    the copy's degraded version 0.25."""
+    """12 files, one per actor (odd male); X tags the split of each file, its training copy adds 0.5,
+    the copy's degraded version 0.25, and its one test-time copy 0.75."""
     tag = {"train": 1.0, "val": 2.0, "test": 3.0}
     split = corpus.Split(np.arange(0, 6), np.arange(6, 8), np.arange(8, 12))
     X = np.zeros((12, 4), np.float32)
@@ -41,7 +41,9 @@ def tagged_data():
     owner = np.repeat(np.arange(12), 2)  # two augmented copies of every file, train or not
     X_aug = X[owner] + np.tile([0.5, 0.25], 12)[:, None].astype(np.float32)
     degraded = np.tile([False, True], 12)
-    return Dataset(X, y, [row(i + 1) for i in range(12)]), split, AugmentedRows(X_aug, y[owner], owner, degraded)
+    test_time = {i: X[i][None] + 0.75 for i in range(12)}
+    return Dataset(X, y, [row(i + 1) for i in range(12)]), split, AugmentedRows(X_aug, y[owner], owner, degraded,
+                                                                                test_time)
 
 
 @pytest.mark.parametrize("ensemble", [1, 3])
@@ -81,7 +83,7 @@ def test_scaler_members_and_test_time_views_never_touch_test_rows(monkeypatch, e
     # the prior comes from the trained rows' labels (0-5, or 0-7 with the val actors), not the test rows' (0-3)
     assert result.metrics["class_prior"] == pytest.approx([1 / 8] * 8)
     assert seen["prior"].tolist() == result.metrics["class_prior"] == result.prior.tolist()
-    np.testing.assert_allclose(result.probabilities, (3.0 + 3.5) / 2)  # test file and its voice copy, averaged
+    np.testing.assert_allclose(result.probabilities, (3.0 + 3.75) / 2)  # test file and its test-time copy, averaged
     assert result.metrics["test_speakers"] == ["9", "10", "11", "12"]
     assert result.metrics["member_epochs"] == [1] * ensemble
 
@@ -102,7 +104,7 @@ def test_the_figure_without_test_time_augmentation_is_the_files_alone(monkeypatc
     class VotingModel:
         def predict(self, X, batch_size=None, verbose=0):
             votes = np.zeros((len(X), 8))
-            votes[:, 1], votes[:, 2] = X[:, 0] == 3.0, 2.0 * (X[:, 0] == 3.5)
+            votes[:, 1], votes[:, 2] = X[:, 0] == 3.0, 2.0 * (X[:, 0] == 3.75)
             return votes
 
     data, split, augmented = tagged_data()
@@ -118,14 +120,38 @@ def test_the_figure_without_test_time_augmentation_is_the_files_alone(monkeypatc
     assert plain.metrics["balanced_accuracy"] == 1.0 and "balanced_accuracy_without_tta" not in plain.metrics
 
 
-def test_evaluation_views_pair_each_row_with_its_own_voice_copies():
+def test_evaluation_views_pair_each_row_with_its_own_test_time_copies():
     X = np.arange(5, dtype=np.float32)[:, None] * 10
-    owner = np.array([4, 0, 2, 4, 0, 2, 4, 2])  # copies in any order
-    X_aug = X[owner] + np.array([1, 1, 1, 2, 2, 2, 5, 5], np.float32)[:, None]
-    degraded = np.array([False] * 6 + [True] * 2)  # training only
-    views = training.evaluation_views(X, np.array([4, 2]), AugmentedRows(X_aug, np.zeros(8), owner, degraded))
+    test_time = {row: X[row][None] + np.array([[1], [2]], np.float32) for row in (2, 4)}
+    augmented = AugmentedRows(X + 5, np.zeros(5), np.arange(5), np.zeros(5, bool), test_time)  # training copies: unused
+    views = training.evaluation_views(X, np.array([4, 2]), augmented)
     np.testing.assert_array_equal(views[:, :, 0], [[40, 20], [41, 21], [42, 22]])
     assert training.evaluation_views(X, np.array([4, 2]), None).shape == (1, 2, 1)
+
+
+def test_a_single_splits_test_files_get_test_time_copies_and_no_training_copies(monkeypatch):
+    data, split, _ = tagged_data()
+    asked = {}
+
+    def fake_rows(paths, labels, speakers, *args):
+        asked["train"] = list(paths)
+        return AugmentedRows(np.zeros((len(paths), 4), np.float32), labels, np.arange(len(paths)),
+                             np.zeros(len(paths), bool))
+
+    def fake_test_time(paths, *args):
+        asked["test"] = list(paths)
+        return [np.full((1, 4), float(path.removesuffix(".wav")), np.float32) for path in paths]
+
+    monkeypatch.setattr(training, "augmented_rows", fake_rows)
+    monkeypatch.setattr(training, "test_time_rows", fake_test_time)
+    augmented = training.augment_dataset(data, None, flow_config(), "cache", jobs=1, test_only=split.test)
+    assert asked == {"train": [f"{i}.wav" for i in range(1, 9)], "test": [f"{i}.wav" for i in range(9, 13)]}
+    assert augmented.owner.tolist() == list(range(8)) and sorted(augmented.test_time) == [8, 9, 10, 11]
+    assert augmented.test_time[10][0, 0] == 11.0  # row 10 is 11.wav
+    every = training.augment_dataset(data, None, flow_config(), "cache", jobs=1)  # folds: every file both
+    assert len(asked["train"]) == len(asked["test"]) == 12 and sorted(every.test_time) == list(range(12))
+    assert training.augment_dataset(data, None, flow_config(test_time_augment=False), "cache", jobs=1).test_time == {}
+    assert training.augment_dataset(data, None, flow_config(augment=False), "cache", jobs=1) is None
 
 
 def test_member_splits_rotate_validation_actors_through_every_non_test_actor():
