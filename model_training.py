@@ -6,10 +6,10 @@ all passed through the same extract_features as preparation and cached on disk; 
 only on copies of its own training files), scales the features (fitted on the
 training rows only), trains ENSEMBLE residual Dense Keras networks, each early-stopped on other
 validation speakers so that together they learn from every non-test speaker, averages them, and
-evaluates once on the test speakers: each test file and its (not degraded) copies are classified and the
-probabilities averaged, then divided by each emotion's share of the training files, the decision
-that maximises balanced accuracy (predict.py does the same). The recipe is ser.training's. Writes
-to --out-dir:
+evaluates once on the test speakers: each test file and 4 copies of it on a fixed grid of pitch and tempo
+(ser.augment.test_time_grid) are classified and the probabilities averaged, then divided by each emotion's
+share of the training files, the decision that maximises balanced accuracy (predict.py does the same). The
+recipe is ser.training's. Writes to --out-dir:
 
     model.keras                the trained network (ENSEMBLE members, averaged)
     preprocessing.json         scaler, labels, class prior, feature and augmentation config: what predict.py needs
@@ -59,7 +59,7 @@ LR_PATIENCE = 8  # epochs without improvement before halving the learning rate
 ENSEMBLE = 3  # networks averaged into model.keras, each early-stopped on other validation actors
 AUGMENT = True  # add augmented copies of the training audio (--no-augment: none)
 AUGMENT_COPIES = 4  # augmented copies of each file
-TEST_TIME_AUGMENT = True  # classify each test file and its augmented copies, average the probabilities
+TEST_TIME_AUGMENT = True  # classify each test file and its copies on a grid of pitch and tempo, average the probabilities
 UNIFORM_PRIOR = True  # divide the probabilities by each emotion's share of the training files (neutral has half
 #                       the files of the others): the decision that maximises balanced accuracy
 NOISE_SNR_DB = (5.0, 30.0)  # noise of the degraded copies (white, coloured or babble), signal-to-noise range (dB)
