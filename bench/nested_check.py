@@ -104,8 +104,8 @@ def score(args: argparse.Namespace, train_args: argparse.Namespace) -> None:
     prepared = prepared_data.load_prepared(args.data_dir)
     data = prepared.dataset()
     augmented = training.augment_dataset(data, prepared.feature_config, config, train_args.cache_dir, train_args.jobs)
-    other = (robustness.other_corpus_views(args.other_corpus, prepared.labels, prepared.feature_config, config.test_time_config,
-                                               args.jobs)
+    tta = config.test_time_config
+    other = (robustness.other_corpus_views(args.other_corpus, prepared.labels, prepared.feature_config, tta, args.jobs)
              if args.other_corpus else None)
     rng = np.random.default_rng(args.seed)
     print(f"held-out non-test actors, model_training.py {' '.join(args.train_args) or '(defaults)'}, "
@@ -120,7 +120,7 @@ def score(args: argparse.Namespace, train_args: argparse.Namespace) -> None:
     for number, (test_actors, split) in enumerate(selection_splits(data.speakers, data.genders, args.folds,
                                                                     args.held_out_per_sex, args.val_per_sex, rng), 1):
         result = training.train_and_evaluate(data, split, augmented, config, rng, verbose=0)
-        degraded = robustness.score_split(data, split, result, config.test_time_config, prepared.feature_config, args.seed,
+        degraded = robustness.score_split(data, split, result, tta, prepared.feature_config, args.seed,
                                           jobs=args.jobs, conditions=conditions) if conditions else {}
         results.append([result.metrics[k] for k in KEYS] + [degraded[name][0] for name in conditions]
                        + ([robustness.score_views(other.views, other.y, result)[0]] if other else [])
