@@ -38,8 +38,10 @@ from ser.parallel import map_with_progress
 
 log = logging.getLogger(__name__)
 
-AUGMENT_VERSION = 3  # raise when the pipeline changes beyond its config: 2 added the degraded copies, 3 a phone
-#                      line and babble of the speaker's other recordings
+AUGMENT_VERSION = 4  # raise when the pipeline changes beyond its config: 2 added the degraded copies, 3 a phone
+#                      line and babble of the speaker's other recordings, 4 copies made at REFERENCE_PEAK_DBFS
+REFERENCE_PEAK_DBFS = -20.0  # every signal is scaled to this peak before its copies are made (RAVDESS' median
+#                              peak), because the stretch and pitch shift do not act alike on a louder or quieter sound
 CHANNEL_RANGES = {  # what a copy's channel may be, each range drawn uniformly
     "room_rt60_s": (0.2, 1.0),  # reverberation time of a synthetic room
     "room_direct_db": (-6.0, 6.0),  # direct-to-reverberant ratio
@@ -179,6 +181,16 @@ def _seeded(seed: int):
         yield
 
 
+def at_reference_level(signal: np.ndarray, peak_dbfs: float = REFERENCE_PEAK_DBFS) -> np.ndarray:
+    """signal (n_samples,) float32 scaled to a peak of peak_dbfs (a silent one as it is): audiomentations'
+    default stretch and pitch shift (Signalsmith Stretch) give other copies of the same sound 30 dB quieter
+    (as different as two copies of the grid; docs/experiments.md, stop 38), the features none."""
+    peak = float(np.max(np.abs(signal))) if signal.size else 0.0
+    if peak == 0:
+        return signal
+    return (signal * np.float32(10 ** (peak_dbfs / 20) / peak)).astype(np.float32)
+
+
 def test_time_grid(augment: AugmentConfig) -> tuple[tuple[float, float], ...]:
     """(semitones, tempo) of each of the augment.copies test-time copies: the pitch at the middle of each of
     augment.copies equal parts of augment.pitch_semitones, the tempo alternately at the middle of the slower
@@ -217,7 +229,9 @@ def augmented_features(signal: np.ndarray, feature_config: FeatureConfig, augmen
                        seed: int, talkers: tuple = ()) -> np.ndarray:
     """Features (augment.copies, n_features) of the voice copies of a signal, followed, when augment.degrades,
     by those (augment.copies, n_features) of their degraded versions (whose babble is made of talkers,
-    signals at feature_config.sample_rate, if any). Deterministic per seed."""
+    signals at feature_config.sample_rate, if any). Deterministic per seed; made at_reference_level, so the same
+    whatever the signal's level."""
+    signal = at_reference_level(signal)
     voice = voice_pipeline(augment)
     with _seeded(seed):
         voices = [voice(samples=signal, sample_rate=feature_config.sample_rate) for _ in range(augment.copies)]
@@ -229,9 +243,11 @@ def augmented_features(signal: np.ndarray, feature_config: FeatureConfig, augmen
 
 
 def test_time_signals(signal: np.ndarray, sample_rate: int, augment: AugmentConfig) -> list[np.ndarray]:
-    """The signal's copies on test_time_grid, stretched then pitch-shifted as the training copies are."""
+    """The signal's copies on test_time_grid, stretched then pitch-shifted as the training copies are (at the
+    reference level: at_reference_level)."""
     from audiomentations import PitchShift, TimeStretch
 
+    signal = at_reference_level(signal)
     return [PitchShift(min_semitones=semitones, max_semitones=semitones, p=1.0)(
                 samples=TimeStretch(min_rate=tempo, max_rate=tempo, leave_length_unchanged=False, p=1.0)(
                     samples=signal, sample_rate=sample_rate), sample_rate=sample_rate)

@@ -53,6 +53,22 @@ def test_test_time_copies_hang_on_the_sound_alone_and_are_cached(tmp_path, monke
     np.testing.assert_array_equal(cached, augment.cached_test_time_copies(second, CONFIG, settings, tmp_path / "cache"))
 
 
+def test_copies_do_not_depend_on_the_level():
+    """The same sound 30 dB quieter or 3 dB louder: the same copies (the stretch and pitch shift alone differ by
+    as much as two copies of the grid do), in training and at test time alike."""
+    signal = speech_like(seconds=1.5, sr=CONFIG.sample_rate)
+    settings = dataclasses.replace(AUGMENT_CONFIG, copies=2, probability=1.0, channel_probability=1.0,
+                                   noise_probability=1.0)
+    assert np.max(np.abs(augment.at_reference_level(signal))) == pytest.approx(10 ** (augment.REFERENCE_PEAK_DBFS / 20))
+    for make in (lambda s: augment.test_time_features(s, CONFIG, settings)[1:],
+                 lambda s: augment.augmented_features(s, CONFIG, settings, seed=4)):
+        copies = make(signal)
+        apart = np.abs(copies[0] - copies[1]).mean()  # two different copies of the sound
+        for gain_db in (-30, 3):
+            moved = np.abs(make(signal * np.float32(10 ** (gain_db / 20))) - copies).mean(axis=1)
+            assert moved.max() < 0.02 * apart, (gain_db, moved, apart)
+
+
 def test_a_copy_no_transform_touched_is_not_computed_again(monkeypatch):
     """Copies equal to their source (nothing applied) reuse its features: the same rows, fewer passes."""
     signal = speech_like(seconds=2.0, sr=CONFIG.sample_rate)
@@ -63,7 +79,8 @@ def test_a_copy_no_transform_touched_is_not_computed_again(monkeypatch):
                                     noise_probability=0.0)
     rows = augment.augmented_features(signal, CONFIG, untouched, seed=5)
     assert rows.shape[0] == 3 and len(passes) == 1
-    np.testing.assert_array_equal(rows, np.repeat(extract(signal, CONFIG.sample_rate, CONFIG)[None], 3, axis=0))
+    at_reference = extract(augment.at_reference_level(signal), CONFIG.sample_rate, CONFIG)
+    np.testing.assert_array_equal(rows, np.repeat(at_reference[None], 3, axis=0))
     passes.clear()
     # 3 different voice copies; their degraded versions (a chance of 1e-12 each) come out as they went in
     touched = dataclasses.replace(untouched, probability=1.0, channel_probability=1e-12, noise_probability=1e-12)
