@@ -244,14 +244,16 @@ def augmented_features(signal: np.ndarray, feature_config: FeatureConfig, augmen
 
 def test_time_signals(signal: np.ndarray, sample_rate: int, augment: AugmentConfig) -> list[np.ndarray]:
     """The signal's copies on test_time_grid, stretched then pitch-shifted as the training copies are (at the
-    reference level: at_reference_level)."""
+    reference level: at_reference_level). Each tempo of the grid is stretched once (the defaults' 4 copies share
+    2 tempi; the stretch is deterministic, so its copies are the same sample for sample)."""
     from audiomentations import PitchShift, TimeStretch
 
     signal = at_reference_level(signal)
+    grid = test_time_grid(augment)
+    stretched = {tempo: TimeStretch(min_rate=tempo, max_rate=tempo, leave_length_unchanged=False, p=1.0)(
+                     samples=signal, sample_rate=sample_rate) for tempo in dict.fromkeys(t for _, t in grid)}
     return [PitchShift(min_semitones=semitones, max_semitones=semitones, p=1.0)(
-                samples=TimeStretch(min_rate=tempo, max_rate=tempo, leave_length_unchanged=False, p=1.0)(
-                    samples=signal, sample_rate=sample_rate), sample_rate=sample_rate)
-            for semitones, tempo in test_time_grid(augment)]
+                samples=stretched[tempo], sample_rate=sample_rate) for semitones, tempo in grid]
 
 
 def test_time_features(signal: np.ndarray, feature_config: FeatureConfig, augment: AugmentConfig) -> np.ndarray:

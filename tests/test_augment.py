@@ -33,6 +33,22 @@ def test_the_test_time_grid_splits_the_training_ranges_evenly():
     np.testing.assert_allclose(one, [(1, 1.0)])
 
 
+def test_each_test_time_copy_is_its_signal_stretched_then_pitch_shifted_by_its_grid_point():
+    """The copies that share a tempo share one stretch: each is still the one its (semitones, tempo) makes."""
+    from audiomentations import PitchShift, TimeStretch
+
+    signal = speech_like(seconds=1.5, sr=CONFIG.sample_rate)
+    settings = dataclasses.replace(AUGMENT_CONFIG, copies=4, pitch_semitones=(-4.0, 4.0), speed_range=(0.9, 1.1))
+    reference = augment.at_reference_level(signal)
+    copies = augment.test_time_signals(signal, CONFIG.sample_rate, settings)
+    assert len(copies) == 4
+    for copy, (semitones, tempo) in zip(copies, augment.test_time_grid(settings)):
+        stretched = TimeStretch(min_rate=tempo, max_rate=tempo, leave_length_unchanged=False, p=1.0)(
+            samples=reference, sample_rate=CONFIG.sample_rate)
+        np.testing.assert_array_equal(copy, PitchShift(min_semitones=semitones, max_semitones=semitones, p=1.0)(
+            samples=stretched, sample_rate=CONFIG.sample_rate))
+
+
 def test_test_time_copies_hang_on_the_sound_alone_and_are_cached(tmp_path, monkeypatch):
     """Two names, the same sound: the same copies, whatever the name (predict.py's and training's alike)."""
     signal = speech_like(seconds=1.5, sr=CONFIG.sample_rate)

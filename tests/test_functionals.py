@@ -16,6 +16,7 @@ def test_pooled_statistics_match_their_definitions():
     np.testing.assert_allclose(stats["x_iqr"], np.ptp(np.percentile(rows, [25, 75], axis=1), axis=0))
     centred = (rows - rows.mean(axis=1, keepdims=True)) / rows.std(axis=1, keepdims=True)
     np.testing.assert_allclose(stats["x_skew"], (centred ** 3).mean(axis=1))  # gamma(2): skew ~1.4 > 0
+    np.testing.assert_allclose(stats["x_kurtosis"], (centred ** 4).mean(axis=1) - 3)  # excess: 3 for gamma(2)
     assert (stats["x_skew"] > 1).all() and (stats["x_kurtosis"] > 1).all()
     ramp = dict(functionals.pooled("r", np.linspace(-3, 3, 50), ("slope",)))
     np.testing.assert_allclose(ramp["r_slope"], [3.0])
