@@ -164,6 +164,21 @@ def test_features_do_not_depend_on_the_file_sample_rate(rate):
     assert np.max(np.abs(at_rate - at_16k) / (np.abs(at_16k) + 1)) < 0.01
 
 
+@pytest.mark.parametrize("rate", [8000, 11025, 44100])
+def test_a_narrowband_recording_gives_the_same_features_at_any_sample_rate(rate):
+    """Audio with nothing above 3.5 kHz (a phone line's band) stored at 8 kHz, or at any other rate, gives the
+    features of its 16 kHz copy: the rate alone moves no feature, only what the band holds."""
+    from ser import audio
+
+    studio = speech_like(sr=48000)
+    spectrum = np.fft.rfft(studio)
+    spectrum[np.fft.rfftfreq(len(studio), 1 / 48000) > 3500] = 0
+    narrowband = np.fft.irfft(spectrum, n=len(studio)).astype(np.float32)
+    at_16k = features.extract_features(audio.resample(narrowband, 48000, 16000), 16000, CONFIG)
+    at_rate = features.extract_features(audio.resample(narrowband, 48000, rate), rate, CONFIG)
+    assert np.max(np.abs(at_rate - at_16k) / (np.abs(at_16k) + 1)) < 0.02  # 8 kHz: 0.016, in the spectral contrast
+
+
 def test_a_clip_shorter_than_the_minimum_is_too_short_not_silent():
     clip = speech_like(seconds=0.05, sr=16000, pad=0.0) * 3
     with pytest.raises(features.AudioError, match=r"too short \(0.05 s, need 0.25 s of sound\)"):
