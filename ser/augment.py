@@ -251,7 +251,7 @@ def test_time_signals(signal: np.ndarray, sample_rate: int, augment: AugmentConf
     signal = at_reference_level(signal)
     grid = test_time_grid(augment)
     stretched = {tempo: TimeStretch(min_rate=tempo, max_rate=tempo, leave_length_unchanged=False, p=1.0)(
-                     samples=signal, sample_rate=sample_rate) for tempo in dict.fromkeys(t for _, t in grid)}
+                     samples=signal, sample_rate=sample_rate) for tempo in {t for _, t in grid}}
     return [PitchShift(min_semitones=semitones, max_semitones=semitones, p=1.0)(
                 samples=stretched[tempo], sample_rate=sample_rate) for semitones, tempo in grid]
 
