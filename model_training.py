@@ -75,7 +75,7 @@ CHANNEL_PROBABILITY = 0.5  # each copy also trains degraded: chance of a room, b
 NOISE_PROBABILITY = 0.5  # chance that a degraded copy is mixed with noise (white, coloured or babble)
 FOLDS = 0  # 0: train on the prepared split; K: K-fold cross-validation by speaker; corpus: leave-one-corpus-out
 SEED = 42  # one seed for the validation actors, the augmentation and the networks
-JOBS = -1  # worker processes for augmentation; -1 = all cores
+JOBS = -1  # worker processes for the augmented copies and the networks (two at once on 2 cores); -1 = all cores
 DASK_SCHEDULER = ""  # address of a Dask scheduler (tcp://host:8786) to make the augmented copies on its workers
 #                      instead (pip install -r requirements-dask.txt; they must see the files and --cache-dir)
 # ----------------------------------------------------------------------------------------------
@@ -154,7 +154,8 @@ def run_single(prepared: prepared_data.Prepared, config: training.TrainConfig, a
              len(split.test), len(data.labels), metrics.compact(sorted(set(speakers[split.test]),
                                                                      key=corpus.natural_key), 60))
     start = time.perf_counter()
-    result = training.train_and_evaluate(data, split, augmented, config, np.random.default_rng(config.seed))
+    result = training.train_and_evaluate(data, split, augmented, config, np.random.default_rng(config.seed),
+                                         jobs=args.jobs)
     summary = {**result.metrics, "train_size": int(len(split.train)), "val_size": int(len(split.val)),
                "test_size": int(len(split.test)), "augment_copies": config.augment_copies if config.augment else 0,
                "test_time_augment": config.uses_test_time_augment,
@@ -176,7 +177,7 @@ def run_folds(prepared: prepared_data.Prepared, config: training.TrainConfig, ar
     augmented = training.augment_dataset(data, prepared.feature_config, config, args.cache_dir, args.jobs,
                                          args.dask_scheduler)
     results = training.cross_validate(data, augmented, config, prepared.meta["split"]["val_fraction"],
-                                      np.random.default_rng(config.seed))
+                                      np.random.default_rng(config.seed), args.jobs)
     summary = metrics.fold_summary(results, settings)
     write_json(args.out_dir / "cv_metrics.json", summary)
     print(metrics.fold_table(summary))

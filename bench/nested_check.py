@@ -119,7 +119,7 @@ def score(args: argparse.Namespace, train_args: argparse.Namespace) -> None:
     results, start = [], time.perf_counter()
     for number, (test_actors, split) in enumerate(selection_splits(data.speakers, data.genders, args.folds,
                                                                     args.held_out_per_sex, args.val_per_sex, rng), 1):
-        result = training.train_and_evaluate(data, split, augmented, config, rng, verbose=0)
+        result = training.train_and_evaluate(data, split, augmented, config, rng, verbose=0, jobs=train_args.jobs)
         degraded = robustness.score_split(data, split, result, tta, prepared.feature_config, args.seed,
                                           jobs=args.jobs, conditions=conditions) if conditions else {}
         results.append([result.metrics[k] for k in KEYS] + [degraded[name][0] for name in conditions]

@@ -215,8 +215,8 @@ def run(args) -> None:
     other = (other_corpus_views(args.other_corpus, prepared.labels, prepared.feature_config, tta, args.jobs)
              if args.other_corpus else None)
     per_fold = []
-    for number, split in enumerate(splits, 1):
-        result = training.train_and_evaluate(data, split, augmented, config, rng, verbose=0)
+    trained = training.train_splits(data, splits, augmented, config, rng, verbose=0, jobs=args.jobs)
+    for number, (split, result) in enumerate(zip(splits, trained), 1):
         per_fold.append(score_split(data, split, result, tta, prepared.feature_config, args.seed,
                                     args.babble_talkers, args.jobs, conditions, args.adapt_speakers))
         scored = per_fold[-1]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import logging
 import os
 import sys
 
@@ -17,6 +18,9 @@ import numpy as np
 
 from ser.corpus import LABELS
 from ser.errors import UserError, require
+from ser.parallel import imap_in_workers, worker_count
+
+log = logging.getLogger(__name__)
 
 
 def load_keras():
@@ -205,6 +209,70 @@ def train_network(X_train, y_train, X_val, y_val, config: ModelConfig, epochs: i
         raise UserError(f"training diverged: the loss became NaN or infinite in epoch {len(losses)} (learning rate "
                         f"{config.learning_rate}); lower --learning-rate")
     return model, {k: [float(v) for v in values] for k, values in history.history.items()}
+
+
+def train_networks(tasks, count: int, jobs: int, verbose: int = 2):
+    """(model, history) of train_network(**task, verbose=verbose) for each of count tasks (dicts of its other
+    arguments; an iterable, made as they are needed), yielded in order. With jobs and count above 1 they train
+    in min(jobs, count) worker processes at once, the cores shared out as TensorFlow threads: the same networks
+    bit for bit (its kernels sum alike on 1 thread or 2; tests/test_network.py), sooner, because one network
+    runs little faster on 2 threads than on 1 (2 cores: two networks at once in ~1.3x the time of one)."""
+    workers = min(worker_count(jobs), count)
+    if workers <= 1:
+        trained = (train_network(**task, verbose=verbose) for task in tasks)
+    else:
+        log.info("training %d networks, %d at once", count, workers)
+        trained = _trained_in_workers(tasks, workers)
+    for number, (model, history) in enumerate(trained, 1):
+        best = int(np.argmin(history["val_loss"]))
+        log.info("network %d/%d: %d epochs, the best validation loss %.4f after %d", number, count,
+                 len(history["val_loss"]), history["val_loss"][best], best + 1)
+        yield model, history
+
+
+def _trained_in_workers(tasks, workers: int):
+    """train_networks' worker processes: each of workers uses its share of the cores as TensorFlow's threads and
+    sends back the network's variables, from which it is built here."""
+    threads = max(1, (os.cpu_count() or 1) // workers)
+    worker = _NetworkWorker(threads, _op_determinism())
+    for (n_features, n_classes, config), values, history in imap_in_workers(worker, tasks, workers):
+        model = build_model(n_features, n_classes, config)
+        _copy_variables(values, model.variables)
+        yield model, history
+
+
+def _op_determinism() -> bool:
+    """Whether TensorFlow's op determinism is on here (model_training.py turns it on): a worker does the same."""
+    from tensorflow.python.framework.config import is_op_determinism_enabled  # no public getter
+
+    return is_op_determinism_enabled()
+
+
+@dataclasses.dataclass(frozen=True)
+class _NetworkWorker:
+    """train_network in a worker process on `threads` TensorFlow threads, with op determinism as the main process
+    has it; returns the network's shape, its variables as arrays and its history (picklable)."""
+
+    threads: int
+    deterministic: bool
+
+    def __call__(self, task: dict):
+        _configure_tensorflow(self.threads, self.deterministic)
+        model, history = train_network(**task, verbose=0)
+        shape = (task["X_train"].shape[1], task.get("n_classes", len(LABELS)), task["config"])
+        return shape, [variable.numpy() for variable in model.variables], history
+
+
+@functools.lru_cache(maxsize=1)
+def _configure_tensorflow(threads: int, deterministic: bool) -> None:
+    """Once in a process, before TensorFlow's first operation: its thread pools, and op determinism if asked."""
+    load_keras()
+    import tensorflow as tf
+
+    tf.config.threading.set_intra_op_parallelism_threads(threads)
+    tf.config.threading.set_inter_op_parallelism_threads(threads)
+    if deterministic:
+        tf.config.experimental.enable_op_determinism()
 
 
 def _copy_variables(sources, targets) -> None:

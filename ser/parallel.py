@@ -3,6 +3,7 @@ the workers of a Dask cluster (an optional install: requirements-dask.txt)."""
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import itertools
 import logging
@@ -96,3 +97,31 @@ def imap_with_progress(function, items, jobs: int, total: int | None, desc: str 
             for result in rest:
                 yield result
                 progress.update(1)
+
+
+def imap_in_workers(function, items, workers: int):
+    """function(item) for each of items (an iterable, taken as workers are ready for it), over `workers` fresh
+    local processes (spawned: the main process may already run TensorFlow, which a fork would copy broken),
+    yielded in order. Unlike imap_with_progress, every item runs in a worker and there is no progress bar: for a
+    few long tasks, each a whole computation. The workers are ended on the way out, also by an error or Ctrl-C;
+    a worker killed from outside (e.g. out of memory) is a UserError, not a wait for ever."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
+    executor = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"), initializer=_start_worker)
+    items = iter(items)
+    try:
+        pending = collections.deque(executor.submit(function, item) for item in itertools.islice(items, 2 * workers))
+        while pending:
+            try:
+                result = pending.popleft().result()
+            except BrokenProcessPool:
+                raise UserError(f"a worker process ended before its task was done (out of memory?); use fewer "
+                                f"--jobs than {workers}, or --jobs 1 for none") from None
+            pending.extend(executor.submit(function, item) for item in itertools.islice(items, 1))
+            yield result
+    finally:
+        for process in list((executor._processes or {}).values()):  # shutdown alone would wait for running tasks
+            process.terminate()
+        executor.shutdown(cancel_futures=True)

@@ -8,6 +8,7 @@ classified, the probabilities averaged and divided by the training share of each
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import time
@@ -154,40 +155,50 @@ def evaluation_views(X: np.ndarray, index: np.ndarray, augmented: AugmentedRows 
     return np.stack(views)
 
 
-def _train_members(data: Dataset, members: list[Split], augmented: AugmentedRows | None, config: TrainConfig,
-                   scaled, verbose: int) -> tuple[list, list[dict]]:
-    """The trained networks of the ensemble and their histories; each sees only its own training files' copies."""
-    networks, histories = [], []
-    for number, member in enumerate(members):
+@dataclasses.dataclass(frozen=True)
+class _Ensemble:
+    """What a split's networks are trained from: one split per member (member_splits) and the scaler fitted on
+    the files they train on (trained, row indices)."""
+
+    split: Split
+    members: list[Split]
+    trained: np.ndarray
+    mean: np.ndarray  # (n_features,)
+    scale: np.ndarray
+
+    def scaled(self, X: np.ndarray) -> np.ndarray:
+        return network.apply_scaler(X, self.mean, self.scale)
+
+
+def _ensemble(data: Dataset, split: Split, config: TrainConfig, rng: np.random.Generator) -> _Ensemble:
+    members = member_splits(data.speakers, data.genders, split, config.ensemble, rng)
+    trained = np.unique(np.concatenate([m.train for m in members]))
+    return _Ensemble(split, members, trained, *network.fit_scaler(data.X[trained]))
+
+
+def _member_tasks(data: Dataset, ensemble: _Ensemble, augmented: AugmentedRows | None, config: TrainConfig):
+    """network.train_network's arguments for each member, made one at a time: each sees only its own training
+    files and their copies."""
+    for number, member in enumerate(ensemble.members):
         X_train, y_train = data.X[member.train], data.y[member.train]
         if augmented is not None:
             keep = np.isin(augmented.owner, member.train)
             X_train = np.concatenate([X_train, augmented.X[keep]])
             y_train = np.concatenate([y_train, augmented.y[keep]])
-        model, history = network.train_network(
-            scaled(X_train), y_train, scaled(data.X[member.val]), data.y[member.val], config.model_config,
-            config.epochs, config.batch_size, config.patience, config.lr_patience, config.seed + number, verbose,
-            len(data.labels))
-        networks.append(model)
-        histories.append(history)
-    return networks, histories
+        yield dict(X_train=ensemble.scaled(X_train), y_train=y_train, X_val=ensemble.scaled(data.X[member.val]),
+                   y_val=data.y[member.val], config=config.model_config, epochs=config.epochs,
+                   batch_size=config.batch_size, patience=config.patience, lr_patience=config.lr_patience,
+                   seed=config.seed + number, n_classes=len(data.labels))
 
 
-def train_and_evaluate(data: Dataset, split: Split, augmented: AugmentedRows | None, config: TrainConfig,
-                       rng: np.random.Generator, verbose: int = 2) -> TrainResult:
-    """Train the ensemble on split's non-test files and evaluate it on split.test (see the module docstring).
-
-    The scaler is fitted on the files the members train on; with config.uniform_prior the
-    probabilities are divided by the class shares of those files (metrics["class_prior"]).
-    """
-    members = member_splits(data.speakers, data.genders, split, config.ensemble, rng)
-    trained = np.unique(np.concatenate([m.train for m in members]))
-    mean, scale = network.fit_scaler(data.X[trained])
-    scaled = lambda part: network.apply_scaler(part, mean, scale)  # noqa: E731
-    networks, histories = _train_members(data, members, augmented, config, scaled, verbose)
-    model = network.average_models(networks)
+def _evaluated(data: Dataset, ensemble: _Ensemble, trained: list[tuple], augmented: AugmentedRows | None,
+               config: TrainConfig) -> TrainResult:
+    """The members' (model, history) averaged and evaluated on the split's test files."""
+    split, scaled = ensemble.split, ensemble.scaled
+    histories = [history for _, history in trained]
+    model = network.average_models([model for model, _ in trained])
     views = evaluation_views(data.X, split.test, augmented if config.test_time_augment else None)
-    prior = network.class_prior(data.y[trained], len(data.labels)) if config.uniform_prior else None
+    prior = network.class_prior(data.y[ensemble.trained], len(data.labels)) if config.uniform_prior else None
     probabilities = network.predict_views(model, scaled(views), prior)
     metrics = evaluate(data.y[split.test], probabilities, [data.rows[i] for i in split.test], data.labels,
                        data.speakers[split.test])
@@ -196,22 +207,48 @@ def train_and_evaluate(data: Dataset, split: Split, augmented: AugmentedRows | N
     if len(views) > 1:  # the same model on each file alone: what --no-test-time-augment (5x faster) gives up
         alone = network.predict_views(model, scaled(views[:1]), prior).argmax(axis=1)
         metrics["balanced_accuracy_without_tta"] = balanced_accuracy(data.y[split.test], alone)
-    return TrainResult(model, mean, scale, prior, histories, metrics, probabilities)
+    return TrainResult(model, ensemble.mean, ensemble.scale, prior, histories, metrics, probabilities)
+
+
+def train_and_evaluate(data: Dataset, split: Split, augmented: AugmentedRows | None, config: TrainConfig,
+                       rng: np.random.Generator, verbose: int = 2, jobs: int = 1) -> TrainResult:
+    """Train the ensemble on split's non-test files and evaluate it on split.test (see the module docstring);
+    its networks over `jobs` processes (network.train_networks).
+
+    The scaler is fitted on the files the members train on; with config.uniform_prior the
+    probabilities are divided by the class shares of those files (metrics["class_prior"]).
+    """
+    (result,) = train_splits(data, [split], augmented, config, rng, verbose, jobs)
+    return result
+
+
+def train_splits(data: Dataset, splits: list[Split], augmented: AugmentedRows | None, config: TrainConfig,
+                 rng: np.random.Generator, verbose: int = 2, jobs: int = 1):
+    """train_and_evaluate of each of splits, yielded in order; the networks of all of them go through one
+    network.train_networks, so that a worker never waits for the other to finish a split's last network."""
+    ensembles = [_ensemble(data, split, config, rng) for split in splits]
+    tasks = (task for ensemble in ensembles for task in _member_tasks(data, ensemble, augmented, config))
+    count = sum(len(ensemble.members) for ensemble in ensembles)
+    with contextlib.closing(network.train_networks(tasks, count, jobs, verbose)) as trained:  # ended early if the caller stops
+        for ensemble in ensembles:
+            yield _evaluated(data, ensemble, [next(trained) for _ in ensemble.members], augmented, config)
 
 
 def cross_validate(data: Dataset, augmented: AugmentedRows | None, config: TrainConfig, val_fraction: float,
-                   rng: np.random.Generator) -> list[dict]:
+                   rng: np.random.Generator, jobs: int = 1) -> list[dict]:
     """train_and_evaluate on each fold of config.folds: K speaker folds (ser.corpus.speaker_folds) or
-    one per corpus (ser.corpus.corpus_folds); one result per fold."""
+    one per corpus (ser.corpus.corpus_folds), the networks over `jobs` processes (train_splits); one result per
+    fold, its seconds counted from the previous fold's end."""
     if config.folds == "corpus":
         named = corpus_folds(data.corpora, data.speakers, data.genders, val_fraction, rng)
     else:
         named = [(None, s) for s in speaker_folds(data.speakers, data.genders, config.folds, val_fraction, rng)]
-    results = []
-    for number, (name, split) in enumerate(named, 1):
-        start = time.perf_counter()
-        metrics = train_and_evaluate(data, split, augmented, config, rng, verbose=0).metrics
+    results, start = [], time.perf_counter()
+    trained = train_splits(data, [split for _, split in named], augmented, config, rng, verbose=0, jobs=jobs)
+    for number, ((name, _), result) in enumerate(zip(named, trained), 1):
+        metrics = result.metrics
         results.append(fold_result(metrics, time.perf_counter() - start, name))
+        start = time.perf_counter()
         log.info("fold %d/%d: test %s, accuracy %.3f, balanced accuracy %.3f, macro F1 %.3f",
                  number, len(named), name or f"speakers {metrics['test_speakers']}", metrics["accuracy"],
                  metrics["balanced_accuracy"], metrics["macro_f1"])

@@ -133,7 +133,7 @@ def test_cross_validation_by_actor_on_the_mini_subset(prepared_mini, tmp_path, c
     assert settings["feature_config"] == meta["feature_config"] and settings["data_fingerprint"] == meta["fingerprint"]
 
     written = (tmp_path / "cv_metrics.json").read_text()  # the same run again is reused, not retrained
-    monkeypatch.setattr(training, "train_and_evaluate", lambda *a, **k: pytest.fail("retrained a finished run"))
+    monkeypatch.setattr(training, "train_splits", lambda *a, **k: pytest.fail("retrained a finished run"))
     with caplog.at_level("INFO", logger="ser"):
         assert model_training.main(command) == 0
     assert "already holds this cross-validation" in caplog.text

@@ -1,6 +1,7 @@
 """ser.network: the residual network, seeded training, the ensemble average, scaler and class prior."""
 
 import dataclasses
+import os
 
 import numpy as np
 import pytest
@@ -71,6 +72,24 @@ def test_training_in_the_kept_trainer_equals_training_the_new_network_itself():
         assert history["loss"] == [float(v) for v in fitted.history["loss"]]
         np.testing.assert_array_equal(model.predict(X, verbose=0), alone.predict(X, verbose=0))
     assert network._trainer.cache_info().hits >= 2
+
+
+@pytest.mark.skipif(os.cpu_count() < 2, reason="needs two cores for worker processes")
+def test_networks_trained_two_at_once_in_workers_are_those_trained_here_one_after_another():
+    """train_networks with jobs 2 trains in worker processes on 1 TensorFlow thread each, and sends the weights
+    back: the models, their histories and their order must be those of training each here, on 2 threads."""
+    rng = np.random.default_rng(2)
+    X, y = rng.standard_normal((600, 300)).astype(np.float32), rng.integers(0, 8, 600)
+    config = model_config(width=64, blocks=1)
+    tasks = [dict(X_train=X[100 * k:], y_train=y[100 * k:], X_val=X[:100], y_val=y[:100], config=config, epochs=4,
+                  batch_size=32, patience=3, lr_patience=2, seed=seed) for k, seed in enumerate((5, 6, 7))]
+    here = list(network.train_networks(iter(tasks), 3, jobs=1, verbose=0))
+    in_workers = list(network.train_networks(iter(tasks), 3, jobs=2))
+    assert [history for _, history in in_workers] == [history for _, history in here]
+    for (model, _), (alone, _) in zip(in_workers, here):
+        for mine, theirs in zip(model.variables, alone.variables):
+            np.testing.assert_array_equal(mine.numpy(), theirs.numpy())
+    assert len({h["loss"][0] for _, h in here}) == 3  # three different networks
 
 
 def test_average_models_averages_the_members():

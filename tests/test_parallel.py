@@ -9,7 +9,7 @@ import signal
 import pytest
 
 from ser import parallel
-from ser.errors import ConfigError
+from ser.errors import ConfigError, UserError
 
 PR_GET_PDEATHSIG = 2
 
@@ -53,9 +53,53 @@ def test_the_first_item_runs_here_before_the_workers_and_the_order_is_kept():
     assert parallel.map_with_progress(item_and_process, [], jobs=2) == []
 
 
+def fails_on_three(item: int) -> tuple:
+    if item == 3:
+        raise ValueError("item 3 is bad")
+    return item_and_process(item)
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+@pytest.mark.skipif(os.cpu_count() < 2, reason="needs two cores for worker processes")
+def test_imap_in_workers_runs_every_item_in_a_worker_in_order_and_ends_the_workers():
+    """For the networks (ser.network.train_networks): fresh processes, Ctrl-C left to the main process, the
+    results in order, and no worker left behind, also when an item fails."""
+    states = list(parallel.imap_in_workers(worker_state, range(4), workers=2))
+    assert {state[:2] for state in states} == {(True, signal.SIGTERM)}
+    assert os.getpid() not in {state[2] for state in states}
+    results = list(parallel.imap_in_workers(item_and_process, range(5), workers=2))
+    assert [item for item, _ in results] == list(range(5))
+    assert not any(alive(pid) for pid in {state[2] for state in states} | {pid for _, pid in results})
+    failing = parallel.imap_in_workers(fails_on_three, range(6), workers=2)
+    before = [next(failing) for _ in range(3)]
+    with pytest.raises(ValueError, match="item 3 is bad"):
+        next(failing)
+    assert not any(alive(pid) for _, pid in before)
+
+
 def test_a_dask_cluster_does_the_work_in_its_workers_in_order(dask_scheduler):
     states = parallel.map_with_progress(worker_state, list(range(6)), jobs=1, scheduler=dask_scheduler)
     assert len(states) == 6 and len({state[2] for state in states[1:]} - {os.getpid()}) >= 1
     assert parallel.map_with_progress(abs, list(range(-20, 0)), jobs=1, scheduler=dask_scheduler) == list(
         range(20, 0, -1))
 
+
+
+def killed_on_two(item: int) -> int:
+    if item == 2:
+        os.kill(os.getpid(), signal.SIGKILL)
+    return item
+
+
+@pytest.mark.skipif(os.cpu_count() < 2, reason="needs two cores for worker processes")
+def test_a_worker_killed_from_outside_is_a_clear_error_not_a_wait_for_ever():
+    with pytest.raises(UserError, match=r"a worker process ended before its task was done \(out of memory\?\); "
+                                        r"use fewer --jobs than 2, or --jobs 1 for none"):
+        list(parallel.imap_in_workers(killed_on_two, range(5), workers=2))

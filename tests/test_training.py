@@ -58,7 +58,7 @@ def test_scaler_members_and_test_time_views_never_touch_test_rows(monkeypatch, e
     def fake_train(X_train, y_train, X_val, y_val, *args, **kwargs):
         seen["train"].append(X_train.copy())
         seen["val"].append(X_val.copy())
-        return FakeModel(), {"loss": [1.0]}
+        return FakeModel(), {"loss": [1.0], "val_loss": [1.0]}
 
     def keep_probabilities(probabilities, prior):  # FakeModel's outputs are not probabilities
         seen["prior"] = prior
@@ -91,7 +91,7 @@ def test_scaler_members_and_test_time_views_never_touch_test_rows(monkeypatch, e
 def test_without_test_time_augmentation_only_the_test_files_are_classified(monkeypatch):
     data, split, augmented = tagged_data()
     monkeypatch.setattr(network, "fit_scaler", lambda X_train: (np.zeros(4, np.float32), np.ones(4, np.float32)))
-    monkeypatch.setattr(network, "train_network", lambda *args, **kwargs: (FakeModel(), {"loss": [1.0]}))
+    monkeypatch.setattr(network, "train_network", lambda *args, **kwargs: (FakeModel(), {"loss": [1.0], "val_loss": [1.0]}))
     config = flow_config(ensemble=1, test_time_augment=False, uniform_prior=False)
     result = training.train_and_evaluate(data, split, augmented, config, np.random.default_rng(0))
     np.testing.assert_allclose(result.probabilities, 3.0)
@@ -110,7 +110,7 @@ def test_the_figure_without_test_time_augmentation_is_the_files_alone(monkeypatc
     data, split, augmented = tagged_data()
     data = dataclasses.replace(data, y=np.where(np.isin(np.arange(12), split.test), 1, data.y))
     monkeypatch.setattr(network, "fit_scaler", lambda X_train: (np.zeros(4, np.float32), np.ones(4, np.float32)))
-    monkeypatch.setattr(network, "train_network", lambda *args, **kwargs: (VotingModel(), {"loss": [1.0]}))
+    monkeypatch.setattr(network, "train_network", lambda *args, **kwargs: (VotingModel(), {"loss": [1.0], "val_loss": [1.0]}))
     result = training.train_and_evaluate(data, split, augmented, flow_config(ensemble=1, uniform_prior=False),
                                          np.random.default_rng(0))
     assert result.metrics["balanced_accuracy"] == 0.0 and result.metrics["balanced_accuracy_without_tta"] == 1.0
@@ -118,6 +118,41 @@ def test_the_figure_without_test_time_augmentation_is_the_files_alone(monkeypatc
                                                                             uniform_prior=False),
                                         np.random.default_rng(0))
     assert plain.metrics["balanced_accuracy"] == 1.0 and "balanced_accuracy_without_tta" not in plain.metrics
+
+
+def test_splits_trained_together_are_each_split_trained_alone(monkeypatch):
+    """train_splits draws every split's members first and trains all their networks in one queue (as --folds
+    does): each split must get back its own networks, and the same as train_and_evaluate gives it alone."""
+    class TrainedOn:
+        """Votes that depend on the rows it was trained on and on the input."""
+
+        def __init__(self, X_train):
+            self.level = float(X_train.mean())
+
+        def predict(self, X, batch_size=None, verbose=0):
+            return X[:, :1] + self.level * np.arange(1, 9)
+
+    class Average:
+        def __init__(self, models):
+            self.models = models
+
+        def predict(self, X, batch_size=None, verbose=0):
+            return np.mean([m.predict(X) for m in self.models], axis=0)
+
+    data, split, augmented = tagged_data()
+    other = corpus.Split(np.arange(4, 10), np.arange(10, 12), np.arange(0, 4))
+    monkeypatch.setattr(network, "train_network", lambda X_train, *a, **k: (TrainedOn(X_train),
+                                                                            {"loss": [1.0] * len(X_train),
+                                                                             "val_loss": [1.0]}))
+    monkeypatch.setattr(network, "average_models", Average)
+    config = flow_config(ensemble=3)
+    together = list(training.train_splits(data, [split, other], augmented, config, np.random.default_rng(0)))
+    rng = np.random.default_rng(0)
+    alone = [training.train_and_evaluate(data, s, augmented, config, rng) for s in (split, other)]
+    for mine, theirs in zip(together, alone):
+        np.testing.assert_array_equal(mine.probabilities, theirs.probabilities)
+        assert mine.metrics == theirs.metrics
+    assert together[0].metrics["test_speakers"] != together[1].metrics["test_speakers"]
 
 
 def test_evaluation_views_pair_each_row_with_its_own_test_time_copies():
