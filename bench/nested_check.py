@@ -3,10 +3,10 @@
 In each of the 6 actor folds of bench/accuracy.py (test actors 1-4, 5-8, ..., 21-24) the fold's test
 actors are left out entirely. Of the 20 others, HELD_OUT_PER_SEX male and as many female actors are
 held out and scored; VAL_PER_SEX of each sex validate the first network, and model_training.py's
-recipe (ser.training.train_and_evaluate: scaler, ensemble on rotating validation actors,
-augmentation, test-time augmentation, class prior) trains on the rest, with model_training.py's
-settings and any of its flags given after --train-args. Compare the mean held-out balanced
-accuracy of two settings, then measure the chosen one with bench/accuracy.py. With --conditions,
+recipe (ser.training.train_splits, every fold's networks in one queue over --train-args --jobs: scaler,
+ensemble on rotating validation actors, augmentation, test-time augmentation, class prior) trains on
+the rest, with model_training.py's settings and any of its flags given after --train-args. Compare the
+mean held-out balanced accuracy of two settings, then measure the chosen one with bench/accuracy.py. With --conditions,
 the held-out actors' files are also degraded as bench/robustness.py degrades the test actors'
 (babble from the fold's training actors), so that a robustness setting is chosen on held-out
 actors too, never on the test actors. With --other-corpus, every fold's model also classifies the
@@ -117,9 +117,10 @@ def score(args: argparse.Namespace, train_args: argparse.Namespace) -> None:
     print(f"{'fold':<6}{'test actors (unused)':<22}{'held-out actors':<20}"
           + "".join(f"{k:>{w}}" for k, w in zip(columns, widths)))
     results, start = [], time.perf_counter()
-    for number, (test_actors, split) in enumerate(selection_splits(data.speakers, data.genders, args.folds,
-                                                                    args.held_out_per_sex, args.val_per_sex, rng), 1):
-        result = training.train_and_evaluate(data, split, augmented, config, rng, verbose=0, jobs=train_args.jobs)
+    folds = selection_splits(data.speakers, data.genders, args.folds, args.held_out_per_sex, args.val_per_sex, rng)
+    trained = training.train_splits(data, [split for _, split in folds], augmented, config, rng, verbose=0,
+                                    jobs=train_args.jobs)
+    for number, ((test_actors, split), result) in enumerate(zip(folds, trained), 1):
         degraded = robustness.score_split(data, split, result, tta, prepared.feature_config, args.seed,
                                           jobs=args.jobs, conditions=conditions) if conditions else {}
         results.append([result.metrics[k] for k in KEYS] + [degraded[name][0] for name in conditions]
