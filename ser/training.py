@@ -229,7 +229,7 @@ def train_splits(data: Dataset, splits: list[Split], augmented: AugmentedRows | 
     ensembles = [_ensemble(data, split, config, rng) for split in splits]
     tasks = (task for ensemble in ensembles for task in _member_tasks(data, ensemble, augmented, config))
     count = sum(len(ensemble.members) for ensemble in ensembles)
-    with contextlib.closing(network.train_networks(tasks, count, jobs, verbose)) as trained:  # ended early if the caller stops
+    with contextlib.closing(network.train_networks(tasks, count, jobs, verbose)) as trained:  # ends its workers
         for ensemble in ensembles:
             yield _evaluated(data, ensemble, [next(trained) for _ in ensemble.members], augmented, config)
 

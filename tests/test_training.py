@@ -91,7 +91,8 @@ def test_scaler_members_and_test_time_views_never_touch_test_rows(monkeypatch, e
 def test_without_test_time_augmentation_only_the_test_files_are_classified(monkeypatch):
     data, split, augmented = tagged_data()
     monkeypatch.setattr(network, "fit_scaler", lambda X_train: (np.zeros(4, np.float32), np.ones(4, np.float32)))
-    monkeypatch.setattr(network, "train_network", lambda *args, **kwargs: (FakeModel(), {"loss": [1.0], "val_loss": [1.0]}))
+    monkeypatch.setattr(network, "train_network",
+                        lambda *args, **kwargs: (FakeModel(), {"loss": [1.0], "val_loss": [1.0]}))
     config = flow_config(ensemble=1, test_time_augment=False, uniform_prior=False)
     result = training.train_and_evaluate(data, split, augmented, config, np.random.default_rng(0))
     np.testing.assert_allclose(result.probabilities, 3.0)
@@ -110,7 +111,8 @@ def test_the_figure_without_test_time_augmentation_is_the_files_alone(monkeypatc
     data, split, augmented = tagged_data()
     data = dataclasses.replace(data, y=np.where(np.isin(np.arange(12), split.test), 1, data.y))
     monkeypatch.setattr(network, "fit_scaler", lambda X_train: (np.zeros(4, np.float32), np.ones(4, np.float32)))
-    monkeypatch.setattr(network, "train_network", lambda *args, **kwargs: (VotingModel(), {"loss": [1.0], "val_loss": [1.0]}))
+    monkeypatch.setattr(network, "train_network",
+                        lambda *args, **kwargs: (VotingModel(), {"loss": [1.0], "val_loss": [1.0]}))
     result = training.train_and_evaluate(data, split, augmented, flow_config(ensemble=1, uniform_prior=False),
                                          np.random.default_rng(0))
     assert result.metrics["balanced_accuracy"] == 0.0 and result.metrics["balanced_accuracy_without_tta"] == 1.0
